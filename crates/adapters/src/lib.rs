@@ -1,0 +1,12 @@
+//! Adapters: the domain's ports on AWS, and in memory for tests.
+//!
+//! Every function builds its clients once, at cold start, from [`config::load`], and hands them
+//! to these adapters; nothing here creates a client per call.
+
+pub mod config;
+pub mod dynamodb;
+pub mod eventbridge;
+pub mod memory;
+
+pub use dynamodb::{DynamoDbEventStore, EventItem};
+pub use eventbridge::EventBridgePublisher;

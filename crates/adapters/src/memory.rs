@@ -1,0 +1,193 @@
+//! In-memory adapters for unit tests: the same ports, no AWS. They record what happened and can
+//! be told to fail, so tests can check retries and partial failures.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use domain::ports::{
+    AppendError, EventPublisher, EventStore, InfrastructureError, PublicationLog, PublishOutcome,
+};
+use domain::{EventKey, RecordedEvent};
+use uuid::Uuid;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A test that panicked while holding the lock already failed; keep the data usable.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Each stored event with the time it was marked published, if it was.
+type StoredEvents = BTreeMap<EventKey, (RecordedEvent, Option<DateTime<Utc>>)>;
+
+#[derive(Clone, Debug, Default)]
+pub struct InMemoryEventStore {
+    events: Arc<Mutex<StoredEvents>>,
+    failing: Arc<Mutex<bool>>,
+}
+
+impl InMemoryEventStore {
+    /// Every stored event, ordered by aggregate and version.
+    pub fn events(&self) -> Vec<RecordedEvent> {
+        lock(&self.events)
+            .values()
+            .map(|(event, _)| event.clone())
+            .collect()
+    }
+
+    pub fn published_at(&self, key: &EventKey) -> Option<DateTime<Utc>> {
+        lock(&self.events).get(key).and_then(|(_, at)| *at)
+    }
+
+    /// While set, every call fails as if the table could not be reached.
+    pub fn set_unavailable(&self, unavailable: bool) {
+        *lock(&self.failing) = unavailable;
+    }
+
+    fn check_available(&self) -> Result<(), InfrastructureError> {
+        if *lock(&self.failing) {
+            Err(InfrastructureError("event store unavailable".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl EventStore for InMemoryEventStore {
+    async fn append(&self, events: &[RecordedEvent]) -> Result<(), AppendError> {
+        self.check_available()?;
+        let mut stored = lock(&self.events);
+        if let Some(taken) = events
+            .iter()
+            .find(|event| stored.contains_key(&event.key()))
+        {
+            return Err(AppendError::Conflict {
+                aggregate_id: taken.aggregate_id.clone(),
+                version: taken.version,
+            });
+        }
+        for event in events {
+            stored.insert(event.key(), (event.clone(), None));
+        }
+        Ok(())
+    }
+
+    async fn load(&self, aggregate_id: &str) -> Result<Vec<RecordedEvent>, InfrastructureError> {
+        self.check_available()?;
+        Ok(lock(&self.events)
+            .values()
+            .filter(|(event, _)| event.aggregate_id == aggregate_id)
+            .map(|(event, _)| event.clone())
+            .collect())
+    }
+}
+
+impl PublicationLog for InMemoryEventStore {
+    async fn published(&self, keys: &[EventKey]) -> Result<HashSet<EventKey>, InfrastructureError> {
+        self.check_available()?;
+        let stored = lock(&self.events);
+        Ok(keys
+            .iter()
+            .filter(|key| stored.get(key).is_some_and(|(_, at)| at.is_some()))
+            .cloned()
+            .collect())
+    }
+
+    async fn mark_published(
+        &self,
+        key: &EventKey,
+        at: DateTime<Utc>,
+    ) -> Result<(), InfrastructureError> {
+        self.check_available()?;
+        match lock(&self.events).get_mut(key) {
+            Some((_, published_at)) => {
+                published_at.get_or_insert(at);
+                Ok(())
+            }
+            None => Err(InfrastructureError(format!("no event {key:?}"))),
+        }
+    }
+}
+
+/// A bus that keeps what it is given. Entries can be made to fail one by one, or whole calls.
+#[derive(Clone, Debug, Default)]
+pub struct InMemoryBus {
+    state: Arc<Mutex<BusState>>,
+}
+
+#[derive(Debug, Default)]
+struct BusState {
+    published: Vec<RecordedEvent>,
+    batch_sizes: Vec<usize>,
+    /// Event id -> how many more attempts to reject.
+    rejections: HashMap<Uuid, usize>,
+    failing_calls: usize,
+}
+
+impl InMemoryBus {
+    /// Everything published, in order, duplicates included.
+    pub fn published(&self) -> Vec<RecordedEvent> {
+        lock(&self.state).published.clone()
+    }
+
+    /// The number of entries of each publish call that reached the bus.
+    pub fn batch_sizes(&self) -> Vec<usize> {
+        lock(&self.state).batch_sizes.clone()
+    }
+
+    /// Rejects the entry of this event in the next `times` calls that include it.
+    pub fn reject(&self, event_id: Uuid, times: usize) {
+        lock(&self.state).rejections.insert(event_id, times);
+    }
+
+    /// Fails the next `calls` publish calls as a whole.
+    pub fn fail_calls(&self, calls: usize) {
+        lock(&self.state).failing_calls = calls;
+    }
+}
+
+impl EventPublisher for InMemoryBus {
+    const MAX_BATCH_ENTRIES: usize = 10;
+    const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+    fn entry_size(&self, event: &RecordedEvent) -> usize {
+        event.source.len() + event.event_type.len() + event.detail.len() + 14
+    }
+
+    async fn publish(
+        &self,
+        events: &[RecordedEvent],
+    ) -> Result<Vec<PublishOutcome>, InfrastructureError> {
+        let mut state = lock(&self.state);
+        assert!(
+            events.len() <= Self::MAX_BATCH_ENTRIES,
+            "batch of {} entries",
+            events.len()
+        );
+        let bytes: usize = events.iter().map(|e| self.entry_size(e)).sum();
+        assert!(bytes <= Self::MAX_BATCH_BYTES, "batch of {bytes} bytes");
+        state.batch_sizes.push(events.len());
+        if state.failing_calls > 0 {
+            state.failing_calls -= 1;
+            return Err(InfrastructureError("bus unavailable".into()));
+        }
+        let mut outcomes = Vec::with_capacity(events.len());
+        for event in events {
+            match state.rejections.get_mut(&event.event_id) {
+                Some(left) if *left > 0 => {
+                    *left -= 1;
+                    outcomes.push(PublishOutcome::Failed {
+                        code: "InternalFailure".into(),
+                        message: "rejected by the test".into(),
+                    });
+                }
+                _ => {
+                    state.published.push(event.clone());
+                    outcomes.push(PublishOutcome::Published);
+                }
+            }
+        }
+        Ok(outcomes)
+    }
+}

@@ -1,0 +1,229 @@
+//! HTTP in front of the order use cases: routing, request reading and JSON responses.
+//!
+//! API Gateway sends every path and method here (a `{proxy+}` resource), so unknown routes and
+//! methods get the same JSON error bodies as everything else.
+
+use domain::order::{FieldError, OrderId, OrderStatus, parse_new_order};
+use domain::ports::EventStore;
+use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::service::{OrderService, PlaceOrderError, Receipt};
+
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+const MAX_CORRELATION_ID: usize = 128;
+
+enum Route<'a> {
+    PlaceOrder,
+    GetOrder(&'a str),
+}
+
+enum RouteError {
+    NotFound,
+    MethodNotAllowed { allow: &'static str },
+}
+
+/// `POST /orders` (and `/order`, the original demo's path) and `GET /orders/{id}`.
+fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, RouteError> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match (segments.as_slice(), method) {
+        (["orders" | "order"], &Method::POST) => Ok(Route::PlaceOrder),
+        (["orders" | "order"], _) => Err(RouteError::MethodNotAllowed { allow: "POST" }),
+        (["orders", id], &Method::GET) => Ok(Route::GetOrder(id)),
+        (["orders", _], _) => Err(RouteError::MethodNotAllowed { allow: "GET" }),
+        _ => Err(RouteError::NotFound),
+    }
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub error: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Accepted<'a> {
+    id: &'a OrderId,
+    status: OrderStatus,
+    correlation_id: &'a str,
+}
+
+pub async fn handle<S: EventStore>(service: &OrderService<S>, request: Request) -> Response<Body> {
+    let path = match request.raw_http_path() {
+        "" => request.uri().path().to_owned(),
+        raw => raw.to_owned(),
+    };
+    let response = match route(request.method(), &path) {
+        Ok(Route::PlaceOrder) => place_order(service, &request).await,
+        Ok(Route::GetOrder(id)) => get_order(service, id).await,
+        Err(RouteError::NotFound) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no route for {path}"),
+        ),
+        Err(RouteError::MethodNotAllowed { allow }) => {
+            let mut response = error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{} is not allowed on {path}; use {allow}", request.method()),
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+            response
+        }
+    };
+    tracing::info!(method = %request.method(), %path, status = response.status().as_u16(), "request handled");
+    response
+}
+
+async fn place_order<S: EventStore>(
+    service: &OrderService<S>,
+    request: &Request,
+) -> Response<Body> {
+    let correlation_id = match correlation_id(request) {
+        Ok(id) => id,
+        Err(field) => return invalid(vec![field]),
+    };
+    let new_order = match parse_new_order(request.body()) {
+        Ok(order) => order,
+        Err(errors) => return invalid(errors),
+    };
+    match service
+        .place(new_order, correlation_id, causation_id(request))
+        .await
+    {
+        Ok(receipt) => accepted(&receipt),
+        Err(PlaceOrderError::Conflict(id)) => error(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("order {id} already exists with different contents"),
+        ),
+        Err(PlaceOrderError::Infrastructure(failure)) => internal(&failure),
+    }
+}
+
+async fn get_order<S: EventStore>(service: &OrderService<S>, id: &str) -> Response<Body> {
+    if !OrderId::is_valid_key(id) {
+        return invalid(vec![FieldError::new(
+            "id",
+            "must be 1-64 letters, digits, '_' or '-'",
+        )]);
+    }
+    match service.get(id).await {
+        Ok(Some(order)) => json(StatusCode::OK, &order),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("order {id} does not exist"),
+        ),
+        Err(failure) => internal(&failure),
+    }
+}
+
+/// The caller's correlation id, or a new one. It travels in every event of the order, so it is
+/// held to a length and to printable ASCII.
+fn correlation_id(request: &Request) -> Result<String, FieldError> {
+    let Some(value) = request.headers().get(CORRELATION_HEADER) else {
+        return Ok(Uuid::new_v4().to_string());
+    };
+    match value.to_str() {
+        Ok(id)
+            if (1..=MAX_CORRELATION_ID).contains(&id.len())
+                && id.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            Ok(id.to_owned())
+        }
+        _ => Err(FieldError::new(
+            "X-Correlation-Id",
+            format!("must be 1-{MAX_CORRELATION_ID} printable ASCII characters without spaces"),
+        )),
+    }
+}
+
+/// What caused the order's first event: the API request, by API Gateway's request id.
+fn causation_id(request: &Request) -> String {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.request_id.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| Uuid::new_v4().to_string())
+}
+
+fn accepted(receipt: &Receipt) -> Response<Body> {
+    let mut response = json(
+        StatusCode::ACCEPTED,
+        &Accepted {
+            id: &receipt.id,
+            status: OrderStatus::Created,
+            correlation_id: &receipt.correlation_id,
+        },
+    );
+    let headers = response.headers_mut();
+    // Order keys and correlation ids are restricted to header-safe ASCII above.
+    if let Ok(location) = HeaderValue::from_str(&format!("/orders/{}", receipt.id.key())) {
+        headers.insert(header::LOCATION, location);
+    }
+    if let Ok(correlation) = HeaderValue::from_str(&receipt.correlation_id) {
+        headers.insert(CORRELATION_HEADER, correlation);
+    }
+    response
+}
+
+fn invalid(errors: Vec<FieldError>) -> Response<Body> {
+    let message = match errors.as_slice() {
+        [one] => format!("{} {}", one.field, one.message),
+        many => format!("{} fields are invalid", many.len()),
+    };
+    json(
+        StatusCode::BAD_REQUEST,
+        &ErrorBody {
+            error: "validation_failed",
+            message,
+            errors,
+        },
+    )
+}
+
+fn internal(failure: &dyn std::fmt::Display) -> Response<Body> {
+    // The cause goes to the log, not to the client.
+    tracing::error!(%failure, "request failed");
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "the request could not be completed; it is safe to retry".into(),
+    )
+}
+
+fn error(status: StatusCode, code: &'static str, message: String) -> Response<Body> {
+    json(
+        status,
+        &ErrorBody {
+            error: code,
+            message,
+            errors: Vec::new(),
+        },
+    )
+}
+
+fn json(status: StatusCode, body: &impl Serialize) -> Response<Body> {
+    // Every body here is a plain struct of strings and numbers: serializing cannot fail.
+    let body = serde_json::to_string(body).expect("response bodies serialize to JSON");
+    let mut response = Response::new(Body::Text(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests;

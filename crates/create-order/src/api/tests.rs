@@ -1,0 +1,287 @@
+use adapters::memory::InMemoryEventStore;
+use domain::EventEnvelope;
+use domain::order::OrderEvent;
+use lambda_http::http::{self, StatusCode};
+use lambda_http::{Body, Request, RequestExt};
+use serde_json::{Value, json};
+
+use super::*;
+use crate::service::OrderService;
+
+struct Api {
+    store: InMemoryEventStore,
+    service: OrderService<InMemoryEventStore>,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: Value,
+}
+
+fn api() -> Api {
+    let store = InMemoryEventStore::default();
+    Api {
+        service: OrderService::new(store.clone()),
+        store,
+    }
+}
+
+fn request(method: &str, path: &str, body: &str) -> Request {
+    http::Request::builder()
+        .method(method)
+        .uri(format!("https://api.example.com/Prod{path}"))
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+        .with_raw_http_path(path)
+}
+
+impl Api {
+    async fn send(&self, request: Request) -> Reply {
+        let response = handle(&self.service, request).await;
+        let body = match response.body() {
+            Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
+            other => panic!("expected a text body, got {other:?}"),
+        };
+        assert_eq!(response.headers()["content-type"], "application/json");
+        Reply {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body,
+        }
+    }
+
+    async fn post(&self, body: &str) -> Reply {
+        self.send(request("POST", "/orders", body)).await
+    }
+
+    fn stored(&self) -> Vec<EventEnvelope<OrderEvent>> {
+        self.store
+            .events()
+            .iter()
+            .map(|event| OrderEvent::from_recorded(event).unwrap())
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn post_accepts_an_order_and_stores_its_order_created_event() {
+    let api = api();
+    let reply = api.post(r#"{"id":101,"amount":100}"#).await;
+
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    assert_eq!(reply.body["id"], json!(101));
+    assert_eq!(reply.body["status"], "CREATED");
+    let correlation_id = reply.body["correlationId"].as_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&correlation_id).is_ok());
+    assert_eq!(reply.headers["location"], "/orders/101");
+    assert_eq!(reply.headers["x-correlation-id"], correlation_id.as_str());
+
+    let stored = api.store.events();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].aggregate_id.as_str(), stored[0].version),
+        ("101", 1)
+    );
+    assert_eq!(stored[0].source, "order-service");
+    let envelope = &api.stored()[0];
+    assert_eq!(envelope.metadata.event_type, "OrderCreated");
+    assert_eq!(envelope.metadata.correlation_id, correlation_id);
+    assert_eq!(envelope.metadata.producer, "create-order");
+    let detail: Value = serde_json::from_str(&stored[0].detail).unwrap();
+    assert_eq!(
+        detail["data"],
+        json!({"orderId": 101, "amount": 100, "currency": "USD"})
+    );
+}
+
+#[tokio::test]
+async fn the_original_demo_path_works_too() {
+    let api = api();
+    let reply = api
+        .send(request("POST", "/order", r#"{"id":"A-1","amount":5.5}"#))
+        .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    assert_eq!(reply.body["id"], "A-1");
+    assert_eq!(reply.headers["location"], "/orders/A-1");
+}
+
+#[tokio::test]
+async fn the_callers_correlation_id_is_kept() {
+    let api = api();
+    let mut req = request("POST", "/orders", r#"{"id":7,"amount":1}"#);
+    req.headers_mut()
+        .insert(CORRELATION_HEADER, "trace-abc".parse().unwrap());
+    let reply = api.send(req).await;
+    assert_eq!(reply.body["correlationId"], "trace-abc");
+    assert_eq!(api.stored()[0].metadata.correlation_id, "trace-abc");
+}
+
+#[tokio::test]
+async fn a_malformed_correlation_id_is_refused_and_nothing_is_written() {
+    let api = api();
+    let mut req = request("POST", "/orders", r#"{"id":7,"amount":1}"#);
+    req.headers_mut()
+        .insert(CORRELATION_HEADER, "has space".parse().unwrap());
+    let reply = api.send(req).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["errors"][0]["field"], "X-Correlation-Id");
+    assert!(api.store.events().is_empty());
+}
+
+#[tokio::test]
+async fn bad_input_is_a_400_naming_each_field_and_writes_nothing() {
+    let api = api();
+    let cases = [
+        ("{not json", vec!["body"]),
+        ("[]", vec!["body"]),
+        (
+            r#"{"id":"bad id!","amount":-1,"currency":"usd"}"#,
+            vec!["id", "amount", "currency"],
+        ),
+        (r#"{"id":1,"amount":"100"}"#, vec!["amount"]),
+        (r#"{"amount":100}"#, vec!["id"]),
+    ];
+    for (body, fields) in cases {
+        let reply = api.post(body).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(reply.body["error"], "validation_failed");
+        let named: Vec<&str> = reply.body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(named, fields, "{body}");
+    }
+    assert!(api.store.events().is_empty());
+}
+
+#[tokio::test]
+async fn a_body_over_64_kib_is_refused() {
+    let api = api();
+    let body = format!(r#"{{"id":1,"amount":1,"pad":"{}"}}"#, "x".repeat(70_000));
+    let reply = api.post(&body).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["errors"][0]["field"], "body");
+    assert!(api.store.events().is_empty());
+}
+
+#[tokio::test]
+async fn placing_the_same_order_again_gives_the_same_answer_and_no_second_event() {
+    let api = api();
+    let first = api.post(r#"{"id":101,"amount":100}"#).await;
+    // The same order, written differently, and with no correlation id of its own.
+    let again = api
+        .post(r#"{ "amount": 100.00, "id": 101, "currency": "USD" }"#)
+        .await;
+
+    assert_eq!(again.status, StatusCode::ACCEPTED);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.headers["location"], first.headers["location"]);
+    assert_eq!(api.store.events().len(), 1);
+}
+
+#[tokio::test]
+async fn the_same_id_with_other_contents_is_a_conflict() {
+    let api = api();
+    api.post(r#"{"id":101,"amount":100}"#).await;
+    for body in [r#"{"id":101,"amount":200}"#, r#"{"id":"101","amount":100}"#] {
+        let reply = api.post(body).await;
+        assert_eq!(reply.status, StatusCode::CONFLICT, "{body}");
+        assert_eq!(reply.body["error"], "conflict");
+    }
+    assert_eq!(api.store.events().len(), 1);
+}
+
+#[tokio::test]
+async fn get_shows_the_order_folded_from_its_events() {
+    let api = api();
+    api.post(r#"{"id":101,"amount":100,"customerId":"c-9"}"#)
+        .await;
+    let reply = api.send(request("GET", "/orders/101", "")).await;
+
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["id"], json!(101));
+    assert_eq!(reply.body["amount"], json!(100));
+    assert_eq!(reply.body["currency"], "USD");
+    assert_eq!(reply.body["customerId"], "c-9");
+    assert_eq!(reply.body["status"], "CREATED");
+    assert_eq!(reply.body["version"], 1);
+    let created_at = reply.body["createdAt"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(created_at).is_ok(),
+        "{created_at}"
+    );
+}
+
+#[tokio::test]
+async fn get_of_an_unknown_order_is_404_and_of_a_malformed_id_400() {
+    let api = api();
+    let reply = api.send(request("GET", "/orders/999", "")).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.body["error"], "not_found");
+
+    let reply = api.send(request("GET", "/orders/bad.id", "")).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["errors"][0]["field"], "id");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_get_json_errors() {
+    let api = api();
+    let reply = api.send(request("GET", "/customers", "")).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.body["error"], "not_found");
+
+    let reply = api.send(request("GET", "/orders", "")).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.headers["allow"], "POST");
+
+    let reply = api.send(request("DELETE", "/orders/101", "")).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.headers["allow"], "GET");
+    assert_eq!(reply.body["error"], "method_not_allowed");
+}
+
+#[tokio::test]
+async fn a_storage_failure_is_a_500_that_tells_nothing_internal() {
+    let api = api();
+    api.store.set_unavailable(true);
+    let reply = api.post(r#"{"id":101,"amount":100}"#).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(reply.body["error"], "internal_error");
+    assert!(!reply.body.to_string().contains("unavailable"));
+}
+
+#[tokio::test]
+async fn a_real_api_gateway_proxy_event_is_routed_without_its_stage() {
+    let api = api();
+    let event = json!({
+        "resource": "/{proxy+}",
+        "path": "/orders",
+        "httpMethod": "POST",
+        "headers": {"Content-Type": "application/x-www-form-urlencoded", "Host": "abc.execute-api.us-east-1.amazonaws.com"},
+        "multiValueHeaders": {},
+        "queryStringParameters": null,
+        "multiValueQueryStringParameters": null,
+        "pathParameters": {"proxy": "orders"},
+        "stageVariables": null,
+        "requestContext": {
+            "accountId": "123456789012", "resourceId": "r1", "stage": "Prod",
+            "requestId": "req-42", "identity": {"sourceIp": "127.0.0.1"},
+            "resourcePath": "/{proxy+}", "httpMethod": "POST", "apiId": "abc", "path": "/Prod/orders"
+        },
+        "body": "{\"id\":101,\"amount\":100}",
+        "isBase64Encoded": false
+    });
+    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let reply = api.send(request).await;
+
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        api.stored()[0].metadata.causation_id,
+        "req-42",
+        "the request caused the event"
+    );
+}

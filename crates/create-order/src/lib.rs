@@ -1,0 +1,4 @@
+//! The order API: `POST /orders` places an order, `GET /orders/{id}` reads it.
+
+pub mod api;
+pub mod service;

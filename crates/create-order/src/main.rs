@@ -1,0 +1,21 @@
+use adapters::DynamoDbEventStore;
+use adapters::config::{self, required_env};
+use create_order::api;
+use create_order::service::OrderService;
+use lambda_http::{Error, Request, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let table = required_env("EVENT_STORE_TABLE")?;
+    let aws = config::load().await;
+    let service = OrderService::new(DynamoDbEventStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        table,
+    ));
+    let service = &service;
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Error>(api::handle(service, request).await)
+    }))
+    .await
+}

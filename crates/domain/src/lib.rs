@@ -1,0 +1,16 @@
+//! The domain of the order system: events and their envelope, the order aggregate, commands,
+//! validation, and the ports through which services reach the outside world.
+//!
+//! Nothing here knows about AWS; see the `adapters` crate for that.
+
+pub mod currency;
+pub mod envelope;
+pub mod money;
+pub mod order;
+pub mod ports;
+pub mod recorded;
+
+pub use currency::Currency;
+pub use envelope::{Causation, DomainEvent, EventEnvelope, EventMetadata};
+pub use money::Money;
+pub use recorded::{EventKey, RecordedEvent};

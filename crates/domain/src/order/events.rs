@@ -1,0 +1,156 @@
+//! The events of an order, each a versioned contract (schemas in `events/schemas/`).
+
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+use super::OrderId;
+use crate::currency::Currency;
+use crate::envelope::{DomainEvent, EventEnvelope};
+use crate::money::Money;
+use crate::recorded::RecordedEvent;
+
+/// The service that owns orders: the EventBridge `source` of their events.
+pub const ORDER_SERVICE: &str = "order-service";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineItem {
+    pub product_id: String,
+    pub quantity: u32,
+    pub price: Money,
+}
+
+/// An order was accepted. Version 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCreated {
+    pub order_id: OrderId,
+    pub amount: Money,
+    pub currency: Currency,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<LineItem>,
+}
+
+/// The order was paid for. Version 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCompleted {
+    pub order_id: OrderId,
+    pub amount: Money,
+    pub currency: Currency,
+    pub payment_id: String,
+}
+
+/// The order will not be fulfilled. Version 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCancelled {
+    pub order_id: OrderId,
+    pub amount: Money,
+    pub currency: Currency,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OrderEvent {
+    Created(OrderCreated),
+    Completed(OrderCompleted),
+    Cancelled(OrderCancelled),
+}
+
+/// A stored or received event that is not an order event this code understands.
+#[derive(Debug, thiserror::Error)]
+pub enum EventDecodeError {
+    #[error("unknown order event {event_type} version {event_version}")]
+    Unknown {
+        event_type: String,
+        event_version: u32,
+    },
+    #[error("malformed {event_type} event: {source}")]
+    Malformed {
+        event_type: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("malformed event envelope: {0}")]
+    Envelope(#[source] serde_json::Error),
+}
+
+impl OrderEvent {
+    /// Reads the `data` of an envelope whose metadata names `event_type` and `event_version`.
+    pub fn decode(
+        event_type: &str,
+        event_version: u32,
+        data: &RawValue,
+    ) -> Result<Self, EventDecodeError> {
+        let malformed = |source| EventDecodeError::Malformed {
+            event_type: event_type.to_owned(),
+            source,
+        };
+        let data = data.get();
+        match (event_type, event_version) {
+            ("OrderCreated", 1) => serde_json::from_str(data).map(OrderEvent::Created),
+            ("OrderCompleted", 1) => serde_json::from_str(data).map(OrderEvent::Completed),
+            ("OrderCancelled", 1) => serde_json::from_str(data).map(OrderEvent::Cancelled),
+            _ => {
+                return Err(EventDecodeError::Unknown {
+                    event_type: event_type.to_owned(),
+                    event_version,
+                });
+            }
+        }
+        .map_err(malformed)
+    }
+
+    /// Reads a stored event back as an order event in its envelope.
+    pub fn from_recorded(
+        recorded: &RecordedEvent,
+    ) -> Result<EventEnvelope<OrderEvent>, EventDecodeError> {
+        let envelope: EventEnvelope<Box<RawValue>> =
+            recorded.envelope().map_err(EventDecodeError::Envelope)?;
+        let data = OrderEvent::decode(
+            &envelope.metadata.event_type,
+            envelope.metadata.event_version,
+            &envelope.data,
+        )?;
+        Ok(EventEnvelope {
+            metadata: envelope.metadata,
+            data,
+        })
+    }
+
+    pub fn order_id(&self) -> &OrderId {
+        match self {
+            OrderEvent::Created(e) => &e.order_id,
+            OrderEvent::Completed(e) => &e.order_id,
+            OrderEvent::Cancelled(e) => &e.order_id,
+        }
+    }
+}
+
+impl DomainEvent for OrderEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            OrderEvent::Created(_) => "OrderCreated",
+            OrderEvent::Completed(_) => "OrderCompleted",
+            OrderEvent::Cancelled(_) => "OrderCancelled",
+        }
+    }
+
+    fn event_version(&self) -> u32 {
+        1
+    }
+}
+
+impl Serialize for OrderEvent {
+    /// Only the event's own fields: its type and version live in the envelope's metadata.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            OrderEvent::Created(e) => e.serialize(serializer),
+            OrderEvent::Completed(e) => e.serialize(serializer),
+            OrderEvent::Cancelled(e) => e.serialize(serializer),
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Order identifiers.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// An order id as the client gave it: a positive integer (`{"id":101}`, as in the original demo)
+/// or a string of 1-64 letters, digits, `_` or `-`. Events carry it in the same JSON type the
+/// client used; the event store keys the order by its text form.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OrderId {
+    Number(u64),
+    Text(String),
+}
+
+/// The largest integer id: JavaScript's `Number.MAX_SAFE_INTEGER`, so that no consumer of the
+/// events (Step Functions, a browser, a Node.js service) ever rounds an order id.
+pub const MAX_NUMERIC_ID: u64 = 9_007_199_254_740_991;
+
+impl OrderId {
+    /// The key of the order's stream in the event store, and the `{id}` of `/orders/{id}`.
+    pub fn key(&self) -> String {
+        self.to_string()
+    }
+
+    /// Whether `text` could be the key of an order (either form of id).
+    pub fn is_valid_key(text: &str) -> bool {
+        is_identifier(text)
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OrderId::Number(n) => write!(f, "{n}"),
+            OrderId::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+/// 1-64 characters of `[A-Za-z0-9_-]`: the shape of every identifier the API accepts (order,
+/// customer and product ids). Safe in a URL path, a log line and a DynamoDB key as is.
+pub fn is_identifier(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_the_text_form() {
+        assert_eq!(OrderId::Number(101).key(), "101");
+        assert_eq!(OrderId::Text("ord-7_A".into()).key(), "ord-7_A");
+    }
+
+    #[test]
+    fn serializes_in_the_type_the_client_used() {
+        assert_eq!(serde_json::to_string(&OrderId::Number(101)).unwrap(), "101");
+        assert_eq!(
+            serde_json::to_string(&OrderId::Text("101".into())).unwrap(),
+            "\"101\""
+        );
+        assert_eq!(
+            serde_json::from_str::<OrderId>("101").unwrap(),
+            OrderId::Number(101)
+        );
+    }
+
+    #[test]
+    fn identifiers_are_short_and_url_safe() {
+        assert!(is_identifier("a"));
+        assert!(is_identifier(&"x".repeat(64)));
+        assert!(!is_identifier(""));
+        assert!(!is_identifier(&"x".repeat(65)));
+        for bad in ["a b", "a/b", "é", "a.b", "a#b"] {
+            assert!(!is_identifier(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Orders: the aggregate, its commands and events, and the validation of new orders.
+
+mod aggregate;
+mod events;
+mod id;
+mod summary;
+mod validation;
+
+pub use aggregate::{NewOrder, Order, OrderCommand, OrderError, OrderStatus, PlacedOrder};
+pub use events::{
+    EventDecodeError, LineItem, ORDER_SERVICE, OrderCancelled, OrderCompleted, OrderCreated,
+    OrderEvent,
+};
+pub use id::{MAX_NUMERIC_ID, OrderId, is_identifier};
+pub use summary::OrderSummary;
+pub use validation::{FieldError, MAX_BODY_BYTES, parse_new_order};

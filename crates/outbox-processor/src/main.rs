@@ -1,0 +1,22 @@
+use adapters::config::{self, required_env};
+use adapters::{DynamoDbEventStore, EventBridgePublisher};
+use aws_lambda_events::event::dynamodb::Event;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use outbox_processor::{Outbox, handle_batch};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let table = required_env("EVENT_STORE_TABLE")?;
+    let bus = required_env("EVENT_BUS_NAME")?;
+    let aws = config::load().await;
+    let outbox = Outbox::new(
+        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&aws), bus),
+        DynamoDbEventStore::new(aws_sdk_dynamodb::Client::new(&aws), table),
+    );
+    let outbox = &outbox;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
+        handle_batch(outbox, event.payload).await
+    }))
+    .await
+}

@@ -1,0 +1,1 @@
+"""LocalStack Lambda runtime executor that runs functions as host processes (no Docker)."""

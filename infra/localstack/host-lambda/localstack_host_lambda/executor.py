@@ -1,0 +1,422 @@
+"""LocalStack Lambda runtime executor that runs functions as host processes (no Docker).
+
+LocalStack normally gives each execution environment a container whose "init" serves the Lambda
+Runtime API. Here an execution environment is instead:
+  * a small HTTP server on 127.0.0.1:<free port> serving the Runtime API, and
+  * the function's `bootstrap` started as a host process in its own process group, pointed at that
+    server by AWS_LAMBDA_RUNTIME_API (so any provided.* runtime, e.g. Rust's lambda_runtime, works).
+One process per execution environment; LocalStack's ExecutionEnvironment sends it one invocation
+at a time. Selected with LAMBDA_RUNTIME_EXECUTOR=host.
+"""
+
+import atexit
+import json
+import logging
+import math
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from queue import Queue
+
+from localstack import config
+from localstack.aws.api.lambda_ import PackageType
+from localstack.services.lambda_.invocation.executor_endpoint import (
+    ShutdownDuringStartup,
+    StatusErrorException,
+)
+from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
+from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecutor
+
+LOG = logging.getLogger(__name__)
+API = "/2018-06-01/runtime"
+# Variables of LocalStack's own environment that functions get. The rest (LocalStack's settings,
+# the host's AWS credentials, VIRTUAL_ENV...) must not leak into functions. HOST_LAMBDA_OWNER marks
+# the processes so that scripts/localstack/stop.sh can find leftovers.
+PASSED_ENV = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "TMPDIR", "HOST_LAMBDA_OWNER")
+_LIVE: set["HostRuntimeExecutor"] = set()  # executors with a process, killed at exit (no orphans)
+
+
+def _error(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+
+
+def _localstack_host() -> str:
+    host = config.GATEWAY_LISTEN[0].host
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+
+
+def _unsupported(function_version: FunctionVersion) -> str | None:
+    cfg = function_version.config
+    if cfg.package_type != PackageType.Zip:
+        return "container-image functions are not supported by the 'host' Lambda executor"
+    if not str(cfg.runtime or "").startswith("provided"):
+        return (f"runtime {cfg.runtime} is not supported by the 'host' Lambda executor: only provided.* "
+                "runtimes (a 'bootstrap' executable in the zip) run as host processes")
+    return None
+
+
+class _Invocation:
+    def __init__(self, payload: dict, timeout_s: int):
+        self.request_id = payload["invoke-id"]
+        self.body = payload["payload"].encode()
+        self.headers = {
+            "Lambda-Runtime-Aws-Request-Id": self.request_id,
+            "Lambda-Runtime-Deadline-Ms": str(int((time.time() + timeout_s) * 1000)),
+            "Lambda-Runtime-Invoked-Function-Arn": payload["invoked-function-arn"],
+            "Lambda-Runtime-Trace-Id": payload.get("trace-id") or "",
+        }
+        # LocalStack 2026.3 does not hand these to executors yet; pass them on if it ever does.
+        for key, header in (("client-context", "Client-Context"), ("cognito-identity", "Cognito-Identity")):
+            if payload.get(key):
+                self.headers[f"Lambda-Runtime-{header}"] = payload[key]
+        self.result: Future[tuple[bytes, bool]] = Future()  # (payload, is_error)
+
+    def finish(self, body: bytes, is_error: bool) -> bool:
+        try:
+            self.result.set_result((body, is_error))
+            return True
+        except Exception:  # already finished (e.g. a late response after a timeout)
+            return False
+
+
+class _RuntimeAPI(BaseHTTPRequestHandler):
+    """The Runtime API (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html)."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as runtimes expect
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms ACK stalls
+
+    def log_message(self, *args):  # no access log on LocalStack's stderr
+        pass
+
+    def _reply(self, status: int, body: bytes = b'{"status":"OK"}', headers: dict | None = None):
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        try:
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:  # the runtime went away (killed after a timeout, or stopping)
+            self.close_connection = True
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        data = b""
+        while size := int(self.rfile.readline().split(b";")[0], 16):
+            data += self.rfile.read(size)
+            self.rfile.readline()
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
+            pass
+        return data
+
+    def do_GET(self):
+        if self.path != f"{API}/invocation/next":
+            return self._reply(404, _error("NotFound", self.path))
+        inv = self.server.executor._next_invocation()  # blocks until there is an event
+        if inv is None:  # environment stopping: the process is being killed anyway
+            return self._reply(410, _error("Runtime.Shutdown", "execution environment stopped"))
+        self._reply(200, inv.body, inv.headers)
+
+    def do_POST(self):
+        body, executor = self._read_body(), self.server.executor
+        parts = self.path.removeprefix(API).strip("/").split("/")
+        error_type = self.headers.get("Lambda-Runtime-Function-Error-Type") or "Runtime.Unknown"
+        if parts == ["init", "error"]:
+            executor._init_failed(body or _error(error_type, "init error"))
+            return self._reply(202)
+        if len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
+            if parts[2] == "error" and not body:
+                body = _error(error_type, "function error")
+            if executor._complete(parts[1], body, is_error=parts[2] == "error"):
+                return self._reply(202)
+            return self._reply(400, _error("InvalidRequestID", f"no invocation {parts[1]} in progress"))
+        self._reply(404, _error("NotFound", self.path))
+
+
+class HostRuntimeExecutor(RuntimeExecutor):
+    def __init__(self, id: str, function_version: FunctionVersion) -> None:
+        super().__init__(id=id, function_version=function_version)
+        code = function_version.config.code
+        self.code_dir = str(code.get_unzipped_code_location()) if code else ""
+        self._server: ThreadingHTTPServer | None = None
+        self._proc: subprocess.Popen | None = None
+        self._queue: Queue[_Invocation | None] = Queue()  # events for the process's /next
+        self._current: _Invocation | None = None
+        self._ready = threading.Event()  # the runtime asked for its first event: init is done
+        self._wakeup = threading.Event()
+        self._init_error: bytes | None = None
+        self._init_ms: float | None = None
+        self._stopped = False
+        self._output: list[str] = []  # process output not yet attributed to an invocation
+        self._output_lock = threading.Lock()
+        self._history: deque[str] = deque(maxlen=2000)  # for get_logs()
+        self._logfile = None
+        self._pump: threading.Thread | None = None
+
+    # --- RuntimeExecutor interface -------------------------------------------------------------
+    def start(self, env_vars: dict[str, str]) -> None:
+        if reason := _unsupported(self.function_version):
+            raise StatusErrorException("Unsupported function", payload=_error("Runtime.Unsupported", reason))
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _RuntimeAPI)
+        self._server.daemon_threads = True
+        self._server.executor = self
+        threading.Thread(target=self._server.serve_forever, name=f"lambda-api-{self.id}", daemon=True).start()
+        log_dir = os.environ.get("HOST_LAMBDA_LOG_DIR") or os.path.join(config.dirs.tmp, "lambda-logs")
+        os.makedirs(log_dir, exist_ok=True)
+        name = self.function_version.id.function_name
+        self._logfile = open(os.path.join(log_dir, f"{name}.log"), "a", buffering=1, errors="replace")
+        self._env = self._build_env(env_vars)
+        if error := self._spawn():
+            self._kill()
+            raise StatusErrorException("Environment startup failed", payload=error)
+
+    def invoke(self, payload: dict[str, str]) -> InvocationResult:
+        timeout = self.function_version.config.timeout
+        inv = _Invocation(payload, timeout)
+        rid = inv.request_id
+        if self._proc is None or self._proc.poll() is not None:
+            # The process died or was killed after a timeout: AWS re-initialises the sandbox too.
+            if error := self._spawn():
+                self._kill()
+                return InvocationResult(rid, error, is_error=True, logs="\n".join(self._take_output()))
+        init_ms, self._init_ms = self._init_ms, None
+        init_lines = self._take_output()  # init output goes before START, as in CloudWatch
+        start = f"START RequestId: {rid} Version: {self.function_version.id.qualifier}"
+        self._log_line(start)
+        t0 = time.monotonic()
+        self._current = inv
+        self._queue.put(inv)
+        timed_out = False
+        try:
+            body, is_error = inv.result.result(timeout=timeout)
+        except FutureTimeout:
+            timed_out, is_error = True, True
+            body = _error("Sandbox.Timedout", f"RequestId: {rid} Error: Task timed out after {timeout:.2f} seconds")
+        duration_ms = (time.monotonic() - t0) * 1000
+        self._current = None
+        max_mem = self._max_memory_mb()
+        if timed_out:  # kill it like Lambda does; the next invocation starts a new process
+            self._kill()
+        self._wait_for_output()
+        lines = self._take_output()
+        if timed_out:
+            now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            lines.append(f"{now} {rid} Task timed out after {timeout:.2f} seconds")
+        report = (
+            f"REPORT RequestId: {rid}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {math.ceil(duration_ms)} ms"
+            f"\tMemory Size: {self.function_version.config.memory_size} MB\tMax Memory Used: {max_mem} MB"
+            + (f"\tInit Duration: {init_ms:.2f} ms" if init_ms is not None else "")
+            + ("\tStatus: timeout" if timed_out else "")
+        )
+        tail = [f"END RequestId: {rid}", report]
+        for line in ([lines[-1]] if timed_out else []) + tail:
+            self._log_line(line)
+        logs = "\n".join(init_lines + [start] + lines + tail) + "\n"
+        return InvocationResult(rid, body, is_error=is_error, logs=logs)
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._kill()
+        if inv := self._current:  # stopped mid-invocation (function deleted, LocalStack stopping)
+            inv.finish(_error("Runtime.ExitError", "execution environment stopped"), True)
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._logfile:
+            self._logfile.close()
+        self._wakeup.set()
+
+    def get_address(self) -> str:
+        return "127.0.0.1"
+
+    def get_endpoint_from_executor(self) -> str:
+        # Used by LocalStack for LOCALSTACK_HOSTNAME and AWS_ENDPOINT_URL: the process runs on
+        # this host, so LocalStack is simply its gateway address.
+        return _localstack_host()
+
+    def get_runtime_endpoint(self) -> str:
+        port = config.GATEWAY_LISTEN[0].port
+        return f"http://{_localstack_host()}:{port}/_localstack_lambda/{self.id}"
+
+    def get_logs(self) -> str:
+        return "\n".join(self._history)
+
+    @classmethod
+    def prepare_version(cls, function_version: FunctionVersion) -> None:
+        # An unsupported function is only refused when it is invoked (see _unsupported): a function
+        # that fails here goes to state Failed, and LocalStack 2026.3 cannot delete such a function.
+        if reason := _unsupported(function_version):
+            LOG.warning("%s: %s", function_version.qualified_arn, reason)
+        elif function_version.config.code:
+            function_version.config.code.prepare_for_execution()  # unzip (mode 755) to the code dir
+        if function_version.config.layers:
+            LOG.warning("Lambda layers are ignored by the 'host' executor (%s)", function_version.qualified_arn)
+
+    @classmethod
+    def cleanup_version(cls, function_version: FunctionVersion) -> None:
+        pass  # nothing beyond the unzipped code, which LocalStack removes itself
+
+    # --- process management --------------------------------------------------------------------
+    def _build_env(self, env_vars: dict) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k in PASSED_ENV}
+        env.update({k: str(v) for k, v in env_vars.items()})  # LocalStack's + the function's own
+        fn = self.function_version
+        defaults = {
+            "AWS_LAMBDA_FUNCTION_NAME": fn.id.function_name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.config.memory_size),
+            "AWS_LAMBDA_FUNCTION_VERSION": fn.id.qualifier,
+            "AWS_REGION": fn.id.region,
+            "AWS_DEFAULT_REGION": fn.id.region,
+        }
+        if not config.LAMBDA_DISABLE_AWS_ENDPOINT_URL:  # LocalStack sets it too; keep a user's value
+            defaults["AWS_ENDPOINT_URL"] = f"http://{_localstack_host()}:{config.GATEWAY_LISTEN[0].port}"
+        for key, value in defaults.items():
+            env.setdefault(key, value)
+        env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{self._server.server_port}"
+        env["LAMBDA_TASK_ROOT"] = self.code_dir  # LocalStack says /var/task, the container path
+        return env
+
+    def _spawn(self) -> bytes | None:
+        """Start the bootstrap and wait for the end of its init phase (its first /next call).
+        Returns None on success, else the error payload (init error, exit, bad entrypoint)."""
+        self._ready.clear()
+        self._init_error = None
+        self._queue = Queue()
+        bootstrap = os.path.join(self.code_dir, "bootstrap")
+        t0 = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                [bootstrap], cwd=self.code_dir, env=self._env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        except OSError as e:
+            return _error("Runtime.InvalidEntrypoint", f"cannot run {bootstrap}: {e}")
+        self._proc = proc
+        _LIVE.add(self)
+        self._pump = threading.Thread(target=self._pump_output, args=(proc,), daemon=True)
+        self._pump.start()
+        threading.Thread(target=self._watch_exit, args=(proc,), daemon=True).start()
+        deadline = t0 + config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT
+        while True:
+            self._wakeup.clear()
+            if self._ready.is_set():
+                self._init_ms = (time.monotonic() - t0) * 1000
+                return None
+            if self._init_error is not None:
+                return self._init_error
+            if self._stopped:
+                raise ShutdownDuringStartup("execution environment stopped during startup")
+            if proc.poll() is not None:
+                return _error("Runtime.ExitError", f"Runtime exited during init: {self._exit_text(proc)}")
+            if time.monotonic() > deadline:
+                return _error("Sandbox.Timedout", f"init did not finish within {config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT} s")
+            self._wakeup.wait(0.5)
+
+    def _kill(self) -> None:
+        # SIGKILL to the whole process group (the bootstrap and anything it started), as Lambda
+        # does with a runtime that has no extensions.
+        if proc := self._proc:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.wait()
+        self._queue.put(None)  # releases a /next handler blocked on this process's queue
+        _LIVE.discard(self)
+
+    def _watch_exit(self, proc: subprocess.Popen) -> None:
+        proc.wait()
+        if proc is self._proc and (inv := self._current):
+            text = f"RequestId: {inv.request_id} Error: Runtime exited with error: {self._exit_text(proc)}"
+            inv.finish(_error("Runtime.ExitError", text), True)
+        self._wakeup.set()
+
+    @staticmethod
+    def _exit_text(proc: subprocess.Popen) -> str:
+        code = proc.returncode
+        return f"signal: {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+
+    def _max_memory_mb(self) -> int:
+        try:  # peak resident set size of the bootstrap process
+            with open(f"/proc/{self._proc.pid}/status") as f:
+                kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+            return math.ceil(kb / 1024)
+        except Exception:
+            return 0
+
+    # --- called by the Runtime API handler --------------------------------------------------------
+    def _next_invocation(self) -> _Invocation | None:
+        queue = self._queue
+        self._ready.set()
+        self._wakeup.set()
+        return queue.get()
+
+    def _complete(self, request_id: str, body: bytes, is_error: bool) -> bool:
+        inv = self._current
+        return inv is not None and inv.request_id == request_id and inv.finish(body, is_error)
+
+    def _init_failed(self, body: bytes) -> None:
+        self._init_error = body
+        self._wakeup.set()
+
+    # --- logs ---------------------------------------------------------------------------------------
+    def _pump_output(self, proc: subprocess.Popen) -> None:
+        """Reads the process's stdout+stderr into lines for the invocation logs and the debug file."""
+        fd, rest = proc.stdout.fileno(), b""
+        while chunk := os.read(fd, 65536):
+            *lines, rest = (rest + chunk).split(b"\n")
+            with self._output_lock:
+                for line in lines:
+                    self._add_output(line.decode(errors="replace"))
+        with self._output_lock:
+            if rest:
+                self._add_output(rest.decode(errors="replace"))
+        proc.stdout.close()
+
+    def _add_output(self, line: str) -> None:
+        self._output.append(line)
+        self._log_line(line)
+
+    def _log_line(self, line: str) -> None:
+        self._history.append(line)
+        try:
+            self._logfile.write(line + "\n")
+        except (AttributeError, ValueError):  # not opened yet / closed by stop()
+            pass
+
+    def _wait_for_output(self) -> None:
+        # The runtime may print and then post its response; give the reader a moment to catch up
+        # with what is still in the pipe (bounded, so a chatty background thread cannot stall us).
+        proc, deadline = self._proc, time.monotonic() + 0.2
+        if proc and proc.poll() is not None:  # exited: the reader gets everything up to EOF
+            self._pump.join(0.2)
+        while proc and not proc.stdout.closed and proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if not select.select([proc.stdout], [], [], 0)[0]:
+                    break
+            except (ValueError, OSError):
+                break
+            time.sleep(0.002)
+        with self._output_lock:  # a chunk being split into lines right now
+            pass
+
+    def _take_output(self) -> list[str]:
+        with self._output_lock:
+            lines, self._output = self._output, []
+        return lines
+
+
+@atexit.register
+def _kill_all() -> None:
+    for executor in list(_LIVE):
+        executor._kill()

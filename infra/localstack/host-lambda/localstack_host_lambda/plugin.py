@@ -1,0 +1,13 @@
+"""plux plugin that registers the executor. Kept tiny: plux imports this module while it lists
+the executors, so the real code (executor.py) is imported only when the executor is chosen."""
+
+from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
+
+
+class HostRuntimeExecutorPlugin(RuntimeExecutorPlugin):
+    name = "host"
+
+    def load(self, *args, **kwargs):
+        from localstack_host_lambda.executor import HostRuntimeExecutor
+
+        return HostRuntimeExecutor
