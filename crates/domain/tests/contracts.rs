@@ -1,0 +1,183 @@
+//! Events are contracts: the schemas in `events/schemas/` describe every event's EventBridge
+//! detail, the samples in `events/samples/` are valid examples, and what the domain serializes
+//! conforms to the schemas.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use domain::order::{LineItem, OrderCancelled, OrderCompleted, OrderCreated, OrderEvent, OrderId};
+use domain::{Causation, Currency, DomainEvent, Money};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+fn events_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events")
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn assert_valid(detail: &Value) {
+    if let Err(errors) = event_contracts::validate_detail(detail) {
+        panic!("detail does not match its schema: {errors:#?}\n{detail:#}");
+    }
+}
+
+fn every_order_event() -> Vec<OrderEvent> {
+    let amount = Money::from_cents(5_998);
+    vec![
+        OrderEvent::Created(OrderCreated {
+            order_id: OrderId::Number(101),
+            amount: Money::from_cents(10_000),
+            currency: Currency::DEFAULT,
+            customer_id: None,
+            items: vec![],
+        }),
+        OrderEvent::Created(OrderCreated {
+            order_id: OrderId::Text("ord-7".into()),
+            amount,
+            currency: Currency::parse("EUR").unwrap(),
+            customer_id: Some("customer-1".into()),
+            items: vec![LineItem {
+                product_id: "PROD_001".into(),
+                quantity: 2,
+                price: Money::from_cents(2_999),
+            }],
+        }),
+        OrderEvent::Completed(OrderCompleted {
+            order_id: OrderId::Number(101),
+            amount,
+            currency: Currency::DEFAULT,
+            payment_id: "pay-1".into(),
+        }),
+        OrderEvent::Cancelled(OrderCancelled {
+            order_id: OrderId::Number(102),
+            amount: Money::from_cents(60_000),
+            currency: Currency::DEFAULT,
+            reason: "amount over the fraud threshold".into(),
+        }),
+    ]
+}
+
+#[test]
+fn the_domains_events_conform_to_their_schemas() {
+    let causation = Causation {
+        correlation_id: "7d3c2a9e-4b1f-4e8d-a6c5-0f9e8d7c6b5a".into(),
+        causation_id: "req-1".into(),
+        producer: "create-order".into(),
+    };
+    for event in every_order_event() {
+        let envelope = causation.envelope(event, Utc::now());
+        assert_valid(&serde_json::to_value(&envelope).unwrap());
+    }
+}
+
+#[test]
+fn every_sample_is_a_valid_eventbridge_event_the_domain_reads_back_unchanged() {
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(events_dir().join("samples")).unwrap() {
+        let path = entry.unwrap().path();
+        let sample = read_json(&path);
+        for field in [
+            "version",
+            "id",
+            "detail-type",
+            "source",
+            "account",
+            "time",
+            "region",
+            "resources",
+        ] {
+            assert!(
+                sample.get(field).is_some(),
+                "{}: no {field}",
+                path.display()
+            );
+        }
+        let detail = &sample["detail"];
+        assert_eq!(
+            sample["detail-type"],
+            detail["metadata"]["eventType"],
+            "{}",
+            path.display()
+        );
+        assert_eq!(sample["source"], "order-service", "{}", path.display());
+        assert_valid(detail);
+
+        let data = RawValue::from_string(detail["data"].to_string()).unwrap();
+        let event_type = detail["metadata"]["eventType"].as_str().unwrap();
+        let event = OrderEvent::decode(event_type, 1, &data)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            detail["data"],
+            "{}",
+            path.display()
+        );
+        seen.push(event.event_type());
+    }
+    seen.sort();
+    seen.dedup();
+    let mut expected: Vec<&str> = every_order_event().iter().map(|e| e.event_type()).collect();
+    expected.sort();
+    expected.dedup();
+    assert_eq!(seen, expected, "one sample per event type");
+}
+
+#[test]
+fn the_schemas_reject_what_breaks_the_contract() {
+    let sample = read_json(&events_dir().join("samples/OrderCreated.json"));
+    let valid = &sample["detail"];
+    // The sample's detail with the field at a JSON pointer replaced, or removed.
+    let broken = |pointer: &str, value: Option<Value>| {
+        let mut detail = valid.clone();
+        let (parent, last) = pointer.rsplit_once('/').unwrap();
+        let parent = detail.pointer_mut(parent).unwrap();
+        match (value, parent) {
+            (Some(value), parent) => *parent.pointer_mut(&format!("/{last}")).unwrap() = value,
+            (None, Value::Object(fields)) => {
+                fields.remove(last);
+            }
+            (None, other) => panic!("cannot remove {last} from {other}"),
+        }
+        detail
+    };
+    let validator = event_contracts::validator("OrderCreated", 1).unwrap();
+    for (what, detail) in [
+        ("no eventId", broken("/metadata/eventId", None)),
+        (
+            "eventId not a UUID",
+            broken("/metadata/eventId", Some("42".into())),
+        ),
+        (
+            "wrong eventType",
+            broken("/metadata/eventType", Some("OrderCompleted".into())),
+        ),
+        (
+            "occurredAt not a time",
+            broken("/metadata/occurredAt", Some("yesterday".into())),
+        ),
+        (
+            "amount a string",
+            broken("/data/amount", Some("59.98".into())),
+        ),
+        ("amount zero", broken("/data/amount", Some(0.into()))),
+        (
+            "id with a slash",
+            broken("/data/orderId", Some("a/b".into())),
+        ),
+        ("no currency", broken("/data/currency", None)),
+        (
+            "quantity zero",
+            broken("/data/items/0/quantity", Some(0.into())),
+        ),
+    ] {
+        assert!(
+            !validator.is_valid(&detail),
+            "schema accepts a detail with {what}"
+        );
+    }
+    assert!(validator.is_valid(valid));
+}

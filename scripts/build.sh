@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds every function once with cargo lambda, into target/lambda/<function>/bootstrap.
+#
+#   scripts/build.sh                 debug build for this machine's architecture (local stack)
+#   scripts/build.sh --release       release build (the profile in Cargo.toml)
+#   scripts/build.sh --arch arm64    for AWS Graviton (cross-compiled with zig); or x86_64
+set -euo pipefail
+LOG_TAG=build
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+release=()
+arch="$(host_architecture)"
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --release) release=(--release) ;;
+        --arch) arch="${2:?--arch needs arm64 or x86_64}"; shift ;;
+        -h | --help) sed -n '2,7p' "$0"; exit 0 ;;
+        *) die "unknown option $1" ;;
+    esac
+    shift
+done
+case "$arch" in
+    arm64) target=aarch64-unknown-linux-gnu ;;
+    x86_64) target=x86_64-unknown-linux-gnu ;;
+    *) die "--arch must be arm64 or x86_64, not $arch" ;;
+esac
+
+ensure_build_tools
+cd "$REPO"
+packages=()
+for function in ${FUNCTIONS//,/ }; do packages+=(--package "$function"); done
+start=$SECONDS
+run cargo lambda build "${release[@]}" --target "$target" "${packages[@]}"
+for function in ${FUNCTIONS//,/ }; do
+    binary="target/lambda/$function/bootstrap"
+    [[ -x "$binary" ]] || die "$binary was not built"
+    log "$binary: $(du -h "$binary" | cut -f1) ($arch)"
+done
+log "built in $((SECONDS - start)) s"

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The test command: formatting and lint, unit tests, then the whole system on a local stack
+# (LocalStack in host mode) with the end-to-end suites against it: the Rust suite under tests/
+# and the curl checks of scripts/e2e.sh. Stops what it started, whatever happens.
+#
+#   scripts/test.sh [--no-e2e]
+set -euo pipefail
+LOG_TAG=test
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+e2e=1
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --no-e2e) e2e=0 ;;
+        -h | --help) sed -n '2,7p' "$0"; exit 0 ;;
+        *) die "unknown option $1" ;;
+    esac
+    shift
+done
+
+cd "$REPO"
+start=$SECONDS
+timings=()
+phase() { # phase NAME COMMAND...: runs a phase and records how long it took
+    local name="$1" t0=$SECONDS
+    shift
+    log "== $name"
+    "$@"
+    timings+=("$(printf '%-28s %5d s' "$name" $((SECONDS - t0)))")
+}
+report() {
+    log "timings:"
+    local line
+    for line in "${timings[@]}"; do log "  $line"; done
+    log "  total                        $((SECONDS - start)) s"
+}
+
+phase "format" cargo fmt --all --check
+phase "lint" cargo clippy --workspace --all-targets --locked -- -D warnings
+phase "unit tests" cargo test --workspace --exclude e2e --locked
+
+if [[ $e2e == 1 ]]; then
+    # Leave a LocalStack that was already running as it is; stop one this run starts.
+    if curl -sf "$LOCAL_ENDPOINT/_localstack/health" >/dev/null 2>&1; then
+        log "LocalStack is already running: it will be left running"
+    else
+        trap '"$REPO/scripts/local-down.sh" || true' EXIT
+    fi
+    phase "local stack up" "$REPO/scripts/local-up.sh"
+    phase "e2e: Rust suite" cargo test -p e2e --locked -- --nocapture
+    phase "e2e: curl checks" "$REPO/scripts/e2e.sh"
+fi
+
+report
+log "all tests passed"

@@ -1,0 +1,227 @@
+//! The order API end to end: HTTP in, the event store, the outbox, and the bus.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use e2e::{World, eventually, unique_id};
+use serde_json::{Value, json};
+
+/// Stream -> outbox -> bus -> rule -> queue takes about a second on LocalStack; leave room for a
+/// cold start of each function on a loaded machine.
+const DELIVERY: Duration = Duration::from_secs(60);
+/// After the first event arrives, how long to keep listening for an unexpected second one.
+const QUIET: Duration = Duration::from_secs(5);
+
+fn attribute<'a>(
+    item: &'a std::collections::HashMap<String, AttributeValue>,
+    name: &str,
+) -> &'a str {
+    match item.get(name) {
+        Some(AttributeValue::S(s)) | Some(AttributeValue::N(s)) => s,
+        other => panic!("attribute {name}: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_original_demo_order_is_accepted_and_shows_as_created() {
+    let world = World::connect().await;
+    // The original demo's exact request; idempotent, so a rerun on the same stack still passes.
+    let reply = world.post("/orders", r#"{"id":101,"amount":100}"#).await;
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
+    assert_eq!(reply.body["id"], json!(101));
+    assert_eq!(reply.body["status"], "CREATED");
+    assert_eq!(reply.header("location"), Some("/orders/101"));
+
+    let order = world.get("/orders/101").await;
+    assert_eq!(order.status, 200, "{:?}", order.body);
+    assert_eq!(order.body["id"], json!(101));
+    assert_eq!(order.body["amount"], json!(100));
+    assert_eq!(order.body["currency"], "USD");
+    // Later issues move the order on; here it is at least created, never lost.
+    assert!(order.body["status"].is_string());
+    assert!(order.body["createdAt"].is_string());
+    assert!(order.body["version"].as_u64().unwrap() >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn order_created_reaches_the_bus_once_in_the_envelope_with_the_callers_correlation_id() {
+    let world = World::connect().await;
+    let id = unique_id("e2e-bus");
+    let correlation = unique_id("corr");
+    let probe = world.probe(&json!(id)).await;
+
+    let body = json!({"id": id, "amount": 59.98, "customerId": "cust-1",
+        "items": [{"productId": "PROD_001", "quantity": 2, "price": 29.99}]})
+    .to_string();
+    let reply = world
+        .request(
+            "POST",
+            "/orders",
+            Some(&body),
+            &[("X-Correlation-Id", &correlation)],
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
+    assert_eq!(reply.body["correlationId"], json!(correlation));
+
+    let events = probe.collect(DELIVERY, QUIET).await;
+    probe.close().await;
+    assert_eq!(events.len(), 1, "exactly one event on the bus: {events:#?}");
+    let event = &events[0];
+    assert_eq!(event["source"], "order-service");
+    assert_eq!(event["detail-type"], "OrderCreated");
+    let detail = &event["detail"];
+    if let Err(errors) = event_contracts::validate_detail(detail) {
+        panic!("OrderCreated on the bus breaks its schema: {errors:#?}\n{detail:#}");
+    }
+    assert_eq!(detail["metadata"]["correlationId"], json!(correlation));
+    assert_eq!(detail["metadata"]["producer"], "create-order");
+    assert_eq!(
+        detail["data"],
+        json!({"orderId": id, "amount": 59.98, "currency": "USD", "customerId": "cust-1",
+            "items": [{"productId": "PROD_001", "quantity": 2, "price": 29.99}]})
+    );
+
+    // The stored event is the published one, and the outbox marked it published.
+    let stored = eventually("the event to be marked published", DELIVERY, || async {
+        let items = world.stored_events(&id).await;
+        items
+            .first()
+            .filter(|item| item.contains_key("publishedAt"))
+            .cloned()
+    })
+    .await;
+    assert_eq!(
+        attribute(&stored, "eventId"),
+        detail["metadata"]["eventId"].as_str().unwrap()
+    );
+    let stored_detail: Value = serde_json::from_str(attribute(&stored, "detail")).unwrap();
+    assert_eq!(&stored_detail, detail);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_catch_all_log_group_holds_every_event() {
+    let world = World::connect().await;
+    let id = unique_id("e2e-log");
+    assert_eq!(
+        world
+            .post("/orders", &json!({"id": id, "amount": 1}).to_string())
+            .await
+            .status,
+        202
+    );
+    let event_id = eventually("the event to be stored", DELIVERY, || async {
+        world
+            .stored_events(&id)
+            .await
+            .first()
+            .map(|item| attribute(item, "eventId").to_owned())
+    })
+    .await;
+
+    let logged = eventually("the event in the catch-all log group", DELIVERY, || async {
+        let found = world
+            .logs
+            .filter_log_events()
+            .log_group_name(&world.stack.catch_all_log_group)
+            .filter_pattern(format!("\"{event_id}\""))
+            .send()
+            .await
+            .ok()?;
+        found.events?.into_iter().find_map(|e| e.message)
+    })
+    .await;
+    let logged: Value =
+        serde_json::from_str(&logged).expect("the log line is the EventBridge event");
+    assert_eq!(logged["detail-type"], "OrderCreated");
+    assert_eq!(logged["detail"]["data"]["orderId"], json!(id));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_a_400_naming_each_field_and_writes_nothing() {
+    let world = World::connect().await;
+    let id = unique_id("e2e-bad");
+    let cases: [(String, &[&str]); 4] = [
+        (format!(r#"{{"id":"{id}","amount":"#), &["body"]),
+        (json!({"id": id, "amount": 0, "currency": "usd"}).to_string(), &["amount", "currency"]),
+        (json!({"id": id, "amount": 10.001}).to_string(), &["amount"]),
+        (
+            json!({"id": id, "amount": 10, "items": [{"productId": "p", "quantity": 0, "price": 10}]}).to_string(),
+            &["items[0].quantity"],
+        ),
+    ];
+    for (body, fields) in &cases {
+        let reply = world.post("/orders", body).await;
+        assert_eq!(reply.status, 400, "{body} -> {:?}", reply.body);
+        assert_eq!(reply.body["error"], "validation_failed");
+        assert_eq!(&reply.error_fields(), fields, "{body}");
+    }
+    let oversized = json!({"id": id, "amount": 1, "customerId": "x".repeat(70_000)}).to_string();
+    let reply = world.post("/orders", &oversized).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.error_fields(), ["body"]);
+
+    assert!(
+        world.stored_events(&id).await.is_empty(),
+        "nothing was written for {id}"
+    );
+    assert_eq!(world.get(&format!("/orders/{id}")).await.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repeated_post_gives_the_same_answer_and_one_event() {
+    let world = World::connect().await;
+    let id = unique_id("e2e-again");
+    let probe = world.probe(&json!(id)).await;
+    let body = json!({"id": id, "amount": 25}).to_string();
+
+    let first = world.post("/orders", &body).await;
+    let again = world.post("/order", &body).await;
+    assert_eq!(first.status, 202);
+    assert_eq!(again.status, 202);
+    assert_eq!(
+        again.body, first.body,
+        "the same answer, correlation id included"
+    );
+
+    let conflict = world
+        .post("/orders", &json!({"id": id, "amount": 26}).to_string())
+        .await;
+    assert_eq!(conflict.status, 409);
+    assert_eq!(conflict.body["error"], "conflict");
+
+    let events = probe.collect(DELIVERY, QUIET).await;
+    probe.close().await;
+    assert_eq!(events.len(), 1, "one OrderCreated on the bus: {events:#?}");
+    assert_eq!(
+        world.stored_events(&id).await.len(),
+        1,
+        "one event in the store"
+    );
+
+    let order = world.get(&format!("/orders/{id}")).await;
+    assert_eq!(order.body["amount"], json!(25));
+    assert_eq!(order.body["version"], json!(1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_routes_methods_and_orders_get_json_errors() {
+    let world = World::connect().await;
+    let reply = world.get("/nowhere").await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.body["error"], "not_found");
+
+    let reply = world.get("/orders").await;
+    assert_eq!(reply.status, 405);
+    assert_eq!(reply.header("allow"), Some("POST"));
+
+    let reply = world.request("DELETE", "/orders/101", None, &[]).await;
+    assert_eq!(reply.status, 405);
+    assert_eq!(reply.body["error"], "method_not_allowed");
+
+    let reply = world
+        .get(&format!("/orders/{}", unique_id("e2e-missing")))
+        .await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.body["error"], "not_found");
+}
