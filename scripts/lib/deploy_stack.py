@@ -246,7 +246,7 @@ def main():
 
     values = outputs(cfn, args.stack_name)
     if local:
-        values["ApiUrl"] = f"{args.endpoint_url}/restapis/{values['ApiId']}/{values['ApiStage']}/_user_request_"
+        values["ApiUrl"] = f"{args.endpoint_url}/_aws/execute-api/{values['ApiId']}/{values['ApiStage']}"
     log("outputs:")
     for key in ["ApiUrl"] + sorted(k for k in values if k != "ApiUrl"):
         log(f"  {key:<32} {values[key]}")

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # variables are used by the scripts that source this
 # Shared settings for install.sh, start.sh and stop.sh (sourced, not run).
 # Everything LocalStack needs lives under $REPO/.local (git-ignored).
 

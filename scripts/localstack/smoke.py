@@ -351,7 +351,8 @@ def main():
         t0 = time.monotonic()
         cfn.create_stack(StackName=stack, TemplateBody=json.dumps(template),
                          Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
-        cleanup.append(lambda: cfn.delete_stack(StackName=stack))
+        cleanup.append(lambda: (cfn.delete_stack(StackName=stack), cfn.get_waiter("stack_delete_complete").wait(
+            StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 60})))
         st = wait_for("stack to settle", lambda: (lambda s: s if not s["StackStatus"].endswith("IN_PROGRESS") else None)(
             cfn.describe_stacks(StackName=stack)["Stacks"][0]), timeout=120, interval=0.5)
         ensure(st["StackStatus"] == "CREATE_COMPLETE", f"{st['StackStatus']}: {st.get('StackStatusReason')}")

@@ -4,6 +4,7 @@
 #   log: .local/localstack.log   pid: .local/localstack.pid   stop: scripts/localstack/stop.sh
 # START_TIMEOUT (seconds, default 120) bounds the wait for health.
 set -euo pipefail
+# shellcheck source=scripts/localstack/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 START_TIMEOUT="${START_TIMEOUT:-120}"
@@ -14,8 +15,8 @@ T0=$(date +%s.%N)
 
 # Polls /_localstack/health until every service in $LS_SERVICES is running/available (printing
 # progress), then makes one DynamoDB call so that the first real call is not slow.
-# Exit codes: 0 healthy, 1 timed out or the process died, 2 nothing answering.
-wait_healthy() { # $1: pid to watch (or 0), $2: deadline in seconds
+# Exits non-zero if it times out or the process dies.
+wait_healthy() { # $1: pid to watch, $2: deadline in seconds
     "$VENV_PY" - "$LS_URL" "$LS_SERVICES" "$1" "$2" <<'EOF'
 import json, os, sys, time, urllib.request
 url, services, pid, timeout = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]), float(sys.argv[4])
@@ -34,8 +35,6 @@ while True:
     if pid and not os.path.exists(f"/proc/{pid}"):
         sys.exit(f"[localstack] LocalStack (pid {pid}) exited during start-up")
     if elapsed > timeout:
-        if not answered and not pid:
-            sys.exit(2)
         sys.exit(f"[localstack] not healthy after {timeout:.0f} s; not ready: {','.join(missing)}")
     if elapsed - last_print >= 5:
         print(f"[localstack] waiting for health ({elapsed:.0f} s): not ready: {','.join(missing) if answered else 'no answer yet'}", flush=True)
@@ -68,6 +67,7 @@ fi
 leftovers="$(marked_pids | tr '\n' ' ')"
 if [[ -n "${leftovers// /}" ]]; then
     log "killing leftover processes of a previous run: $leftovers"
+    # shellcheck disable=SC2086  # a list of pids
     kill -KILL $leftovers 2>/dev/null || true
 fi
 
@@ -98,6 +98,7 @@ env \
     PYTHONUNBUFFERED=1 \
     setsid "$VENV_PY" -m localstack.runtime.main </dev/null >"$LOG_FILE" 2>&1 &
 pid=$!
+disown "$pid"  # no "Killed" job notice from this shell if it is stopped while we wait
 echo "$pid" >"$PID_FILE"
 log "started (pid $pid); waiting for health (deadline ${START_TIMEOUT} s)"
 
@@ -105,7 +106,8 @@ if ! wait_healthy "$pid" "$START_TIMEOUT"; then
     printf '[localstack] ---- last lines of %s ----\n' "$LOG_FILE" >&2
     tail -n 40 "$LOG_FILE" >&2 || true
     log "stopping the unhealthy LocalStack"
-    "$LS_DIR/stop.sh" || true
+    # LocalStack ignores SIGTERM until its services are loaded: do not wait long for it.
+    STOP_TIMEOUT=5 "$LS_DIR/stop.sh" || true
     die "LocalStack did not become healthy (full log: $LOG_FILE)"
 fi
 log "LocalStack is up at $LS_URL; start took $(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $T0 }") s"

@@ -166,7 +166,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
     # --- RuntimeExecutor interface -------------------------------------------------------------
     def start(self, env_vars: dict[str, str]) -> None:
         if reason := _unsupported(self.function_version):
-            raise StatusErrorException("Unsupported function", payload=_error("Runtime.Unsupported", reason))
+            raise StatusErrorException(f"Unsupported function: {reason}", payload=_error("Runtime.Unsupported", reason))
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _RuntimeAPI)
         self._server.daemon_threads = True
         self._server.executor = self
@@ -178,7 +178,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
         self._env = self._build_env(env_vars)
         if error := self._spawn():
             self._kill()
-            raise StatusErrorException("Environment startup failed", payload=error)
+            raise StatusErrorException(f"Environment startup failed: {error.decode(errors='replace')}", payload=error)
 
     def invoke(self, payload: dict[str, str]) -> InvocationResult:
         timeout = self.function_version.config.timeout
@@ -186,6 +186,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
         rid = inv.request_id
         if self._proc is None or self._proc.poll() is not None:
             # The process died or was killed after a timeout: AWS re-initialises the sandbox too.
+            self._kill()  # whatever the old process group left behind
             if error := self._spawn():
                 self._kill()
                 return InvocationResult(rid, error, is_error=True, logs="\n".join(self._take_output()))
@@ -375,17 +376,15 @@ class HostRuntimeExecutor(RuntimeExecutor):
         fd, rest = proc.stdout.fileno(), b""
         while chunk := os.read(fd, 65536):
             *lines, rest = (rest + chunk).split(b"\n")
-            with self._output_lock:
-                for line in lines:
-                    self._add_output(line.decode(errors="replace"))
-        with self._output_lock:
-            if rest:
-                self._add_output(rest.decode(errors="replace"))
+            self._add_output(lines)
+        self._add_output([rest] if rest else [])
         proc.stdout.close()
 
-    def _add_output(self, line: str) -> None:
-        self._output.append(line)
-        self._log_line(line)
+    def _add_output(self, lines: list[bytes]) -> None:
+        with self._output_lock:
+            for line in lines:
+                self._output.append(line.decode(errors="replace"))
+                self._log_line(self._output[-1])
 
     def _log_line(self, line: str) -> None:
         self._history.append(line)

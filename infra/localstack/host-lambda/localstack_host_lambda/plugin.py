@@ -8,6 +8,9 @@ class HostRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     name = "host"
 
     def load(self, *args, **kwargs):
+        from localstack_host_lambda import apigateway_body
         from localstack_host_lambda.executor import HostRuntimeExecutor
+
+        apigateway_body.apply()
 
         return HostRuntimeExecutor
