@@ -25,7 +25,7 @@ case "$arch" in
     *) die "--arch must be arm64 or x86_64, not $arch" ;;
 esac
 
-ensure_build_tools
+ensure_tools
 cd "$REPO"
 packages=()
 for function in ${FUNCTIONS//,/ }; do packages+=(--package "$function"); done

@@ -5,16 +5,21 @@
 # infra/template.yaml to it, and writes .local/stack.env (API=<base url> and the stack's outputs).
 # Running it again redeploys the current code.
 #
-#   scripts/local-up.sh [--release]
+#   scripts/local-up.sh [--release] [--external]
+#     --release   build the functions with the release profile
+#     --external  use a LocalStack that is already running at http://127.0.0.1:4566 (for example
+#                 the Docker container); nothing of LocalStack is installed or started
 set -euo pipefail
 LOG_TAG=local-up
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 build_flags=()
+external=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --release) build_flags+=(--release) ;;
-        -h | --help) sed -n '2,8p' "$0"; exit 0 ;;
+        --external) external=1 ;;
+        -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
         *) die "unknown option $1" ;;
     esac
     shift
@@ -23,18 +28,26 @@ done
 start=$SECONDS
 step() { log "== $* ($((SECONDS - start)) s)"; }
 
-step "1/5 installing LocalStack (host mode) and its pieces"
-"$REPO/scripts/localstack/install.sh"
+if [[ $external == 1 ]]; then
+    step "1/5 using the LocalStack already running at $LOCAL_ENDPOINT"
+    curl -sf "$LOCAL_ENDPOINT/_localstack/health" >/dev/null \
+        || die "no LocalStack answers at $LOCAL_ENDPOINT/_localstack/health"
+else
+    step "1/5 installing LocalStack (host mode) and its pieces"
+    "$REPO/scripts/localstack/install.sh"
+fi
 
 step "2/5 building the functions for $(host_architecture)"
 "$REPO/scripts/build.sh" "${build_flags[@]}"
 
-step "3/5 starting LocalStack"
-"$REPO/scripts/localstack/start.sh"
+if [[ $external == 0 ]]; then
+    step "3/5 starting LocalStack"
+    "$REPO/scripts/localstack/start.sh"
+fi
 
 step "4/5 deploying infra/template.yaml as stack $LOCAL_STACK_NAME"
 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION="$LOCAL_REGION" \
-    "$LOCAL/venv/bin/python" "$REPO/scripts/lib/deploy_stack.py" \
+    "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/deploy_stack.py" \
     --stack-name "$LOCAL_STACK_NAME" \
     --template "$REPO/infra/template.yaml" \
     --artifacts "$REPO/target/lambda" \

@@ -3,16 +3,16 @@
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LOCAL="$REPO/.local"
 STACK_ENV="$LOCAL/stack.env"
+# Python >= 3.12 venv with LocalStack (scripts/localstack/install.sh).
+VENV="$LOCAL/venv"
 LOCAL_ENDPOINT="http://127.0.0.1:4566"
 LOCAL_REGION="us-east-1"
 LOCAL_STACK_NAME="eda-demo"
 # Every function of the system: one crate and one binary each, built once by cargo lambda.
 FUNCTIONS="create-order,outbox-processor"
 
-# Build tools from PyPI, pinned: cargo-lambda, and zig as the cross linker it drives.
-BUILD_VENV="$LOCAL/build-venv"
-CARGO_LAMBDA_VERSION="1.9.2"
-ZIGLANG_VERSION="0.17.1"
+# The project's tooling (cargo-lambda, zig, boto3), pinned in scripts/lib/tools-requirements.txt.
+TOOLS_VENV="$LOCAL/tools"
 
 log() { printf '[%s] %s\n' "${LOG_TAG:-eda-demo}" "$*"; }
 die() { printf '[%s] ERROR: %s\n' "${LOG_TAG:-eda-demo}" "$*" >&2; exit 1; }
@@ -20,21 +20,22 @@ die() { printf '[%s] ERROR: %s\n' "${LOG_TAG:-eda-demo}" "$*" >&2; exit 1; }
 # Runs a command, printing it first.
 run() { log "\$ $*"; "$@"; }
 
-# Installs cargo-lambda and zig into .local/build-venv (once) and puts them first on PATH:
-# cargo-lambda finds zig as `python3 -m ziglang`, so that venv's python must come first.
-ensure_build_tools() {
-    local stamp="$BUILD_VENV/.installed-$CARGO_LAMBDA_VERSION-$ZIGLANG_VERSION"
-    if [[ ! -f "$stamp" ]]; then
-        log "installing cargo-lambda $CARGO_LAMBDA_VERSION and zig $ZIGLANG_VERSION into $BUILD_VENV"
-        command -v python3 >/dev/null || die "python3 is needed to install cargo-lambda"
-        rm -rf "$BUILD_VENV"
-        python3 -m venv "$BUILD_VENV" || die "cannot create a venv (is python3-venv installed?)"
-        "$BUILD_VENV/bin/pip" install --quiet --disable-pip-version-check \
-            "cargo-lambda==$CARGO_LAMBDA_VERSION" "ziglang==$ZIGLANG_VERSION" \
-            || die "pip could not install cargo-lambda/ziglang"
-        touch "$stamp"
+# Installs the tools into .local/tools (again only when the pins change) and puts them first on
+# PATH: cargo-lambda finds zig as `python3 -m ziglang`, so that venv's python must come first.
+ensure_tools() {
+    local requirements="$REPO/scripts/lib/tools-requirements.txt" stamp="$TOOLS_VENV/.installed"
+    local want
+    want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+    if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+        log "installing the build and deploy tools into $TOOLS_VENV (cargo-lambda, zig, boto3)"
+        command -v python3 >/dev/null || die "python3 is needed to install the tools"
+        rm -rf "$TOOLS_VENV"
+        python3 -m venv "$TOOLS_VENV" || die "cannot create a venv (is python3-venv installed?)"
+        "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" \
+            || die "pip could not install $requirements"
+        echo "$want" >"$stamp"
     fi
-    export PATH="$BUILD_VENV/bin:$PATH"
+    export PATH="$TOOLS_VENV/bin:$PATH"
     command -v cargo-lambda >/dev/null || die "cargo-lambda is not on PATH after install"
 }
 

@@ -2,10 +2,10 @@
 # Shared settings for install.sh, start.sh and stop.sh (sourced, not run).
 # Everything LocalStack needs lives under $REPO/.local (git-ignored).
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LOG_TAG=localstack
+# REPO, LOCAL, LOCAL_ENDPOINT, log and die come from the project's shared script library.
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 LS_DIR="$REPO/scripts/localstack"
-LOCAL="$REPO/.local"
-VENV="$LOCAL/venv"
 VENV_PY="$VENV/bin/python"
 # LocalStack's FILESYSTEM_ROOT: its var/lib, cache, tmp and state folders go below this.
 FS_ROOT="$LOCAL/localstack-fs"
@@ -19,15 +19,12 @@ LAMBDA_LOG_DIR="$LOCAL/logs/lambda"
 # keep that cache inside .local so install.sh can drop it when the executor plugin changes.
 CACHE_HOME="$LOCAL/cache"
 
-LS_PORT=4566
-LS_URL="http://127.0.0.1:$LS_PORT"
+LS_URL="$LOCAL_ENDPOINT"
+LS_PORT="${LS_URL##*:}"
 # Name of our runtime executor plugin (entry point in infra/localstack/host-lambda/pyproject.toml).
 LAMBDA_EXECUTOR_NAME="host"
 # Only what the project's stacks use. Nothing else is needed for CloudFormation + the SAM transform.
 LS_SERVICES="cloudformation,s3,iam,sts,lambda,apigateway,dynamodb,dynamodbstreams,events,sqs,sns,logs,stepfunctions"
-
-log() { printf '[localstack] %s\n' "$*"; }
-die() { printf '[localstack] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # Is our LocalStack process (the one in the pid file) alive?
 our_pid() {

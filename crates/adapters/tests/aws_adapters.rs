@@ -56,7 +56,9 @@ async fn appending_one_event_is_a_conditional_put() {
         .match_requests(|req| {
             req.condition_expression() == Some("attribute_not_exists(version)")
                 && req.table_name() == Some("events")
-                && req.item().is_some_and(|item| item["version"] == AttributeValue::N("1".into()))
+                && req
+                    .item()
+                    .is_some_and(|item| item["version"] == AttributeValue::N("1".into()))
         })
         .then_output(|| PutItemOutput::builder().build());
     let store = DynamoDbEventStore::new(mock_client!(aws_sdk_dynamodb, [&put]), "events");
@@ -67,11 +69,16 @@ async fn appending_one_event_is_a_conditional_put() {
 #[tokio::test]
 async fn a_taken_version_is_a_conflict() {
     let put = mock!(aws_sdk_dynamodb::Client::put_item).then_error(|| {
-        PutItemError::ConditionalCheckFailedException(ConditionalCheckFailedException::builder().build())
+        PutItemError::ConditionalCheckFailedException(
+            ConditionalCheckFailedException::builder().build(),
+        )
     });
     let store = DynamoDbEventStore::new(mock_client!(aws_sdk_dynamodb, [&put]), "events");
     match store.append(&[event("101", 1)]).await {
-        Err(AppendError::Conflict { aggregate_id, version }) => assert_eq!((aggregate_id.as_str(), version), ("101", 1)),
+        Err(AppendError::Conflict {
+            aggregate_id,
+            version,
+        }) => assert_eq!((aggregate_id.as_str(), version), ("101", 1)),
         other => panic!("expected a conflict, got {other:?}"),
     }
 }
@@ -84,13 +91,20 @@ async fn several_events_are_one_transaction_and_a_cancelled_check_is_a_conflict(
             TransactWriteItemsError::TransactionCanceledException(
                 TransactionCanceledException::builder()
                     .cancellation_reasons(CancellationReason::builder().code("None").build())
-                    .cancellation_reasons(CancellationReason::builder().code("ConditionalCheckFailed").build())
+                    .cancellation_reasons(
+                        CancellationReason::builder()
+                            .code("ConditionalCheckFailed")
+                            .build(),
+                    )
                     .build(),
             )
         });
     let store = DynamoDbEventStore::new(mock_client!(aws_sdk_dynamodb, [&transact]), "events");
     let result = store.append(&[event("101", 2), event("101", 3)]).await;
-    assert!(matches!(result, Err(AppendError::Conflict { version: 2, .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(AppendError::Conflict { version: 2, .. })),
+        "{result:?}"
+    );
     assert_eq!(transact.num_calls(), 1);
 }
 
@@ -100,7 +114,10 @@ async fn other_failures_are_infrastructure_errors() {
         PutItemError::ResourceNotFoundException(ResourceNotFoundException::builder().build())
     });
     let store = DynamoDbEventStore::new(mock_client!(aws_sdk_dynamodb, [&put]), "events");
-    assert!(matches!(store.append(&[event("101", 1)]).await, Err(AppendError::Infrastructure(_))));
+    assert!(matches!(
+        store.append(&[event("101", 1)]).await,
+        Err(AppendError::Infrastructure(_))
+    ));
 }
 
 #[tokio::test]
@@ -126,8 +143,10 @@ async fn loading_reads_every_page_consistently() {
 #[tokio::test]
 async fn publication_state_is_read_in_batches_and_unprocessed_keys_are_asked_again() {
     let (done, pending, late) = (event("101", 1), event("102", 1), event("103", 1));
-    let responses = |items: Vec<HashMap<String, AttributeValue>>| HashMap::from([("events".to_owned(), items)]);
-    let (done_item, pending_item, late_item) = (item(&done, true), item(&pending, false), item(&late, true));
+    let responses =
+        |items: Vec<HashMap<String, AttributeValue>>| HashMap::from([("events".to_owned(), items)]);
+    let (done_item, pending_item, late_item) =
+        (item(&done, true), item(&pending, false), item(&late, true));
     let unprocessed_key = HashMap::from([
         ("aggregateId".to_owned(), AttributeValue::S("103".into())),
         ("version".to_owned(), AttributeValue::N("1".into())),
@@ -136,16 +155,25 @@ async fn publication_state_is_read_in_batches_and_unprocessed_keys_are_asked_aga
         .sequence()
         .output(move || {
             BatchGetItemOutput::builder()
-                .set_responses(Some(responses(vec![done_item.clone(), pending_item.clone()])))
+                .set_responses(Some(responses(vec![
+                    done_item.clone(),
+                    pending_item.clone(),
+                ])))
                 .unprocessed_keys(
                     "events",
-                    KeysAndAttributes::builder().keys(unprocessed_key.clone()).build().unwrap(),
+                    KeysAndAttributes::builder()
+                        .keys(unprocessed_key.clone())
+                        .build()
+                        .unwrap(),
                 )
                 .build()
         })
         .output(move || {
             BatchGetItemOutput::builder()
-                .set_responses(Some(HashMap::from([("events".to_owned(), vec![late_item.clone()])])))
+                .set_responses(Some(HashMap::from([(
+                    "events".to_owned(),
+                    vec![late_item.clone()],
+                )])))
                 .build()
         })
         .build();
@@ -183,19 +211,26 @@ async fn per_entry_failures_of_put_events_are_reported_entry_by_entry() {
                 )
                 .build()
         });
-    let bus = EventBridgePublisher::new(mock_client!(aws_sdk_eventbridge, [&put_events]), "eda-demo");
+    let bus =
+        EventBridgePublisher::new(mock_client!(aws_sdk_eventbridge, [&put_events]), "eda-demo");
     let events = [event("101", 1), event("102", 1), event("103", 1)];
     let outcomes = bus.publish(&events).await.unwrap();
     assert_eq!(
         outcomes,
         [
             PublishOutcome::Published,
-            PublishOutcome::Failed { code: "ThrottlingException".into(), message: "slow down".into() },
+            PublishOutcome::Failed {
+                code: "ThrottlingException".into(),
+                message: "slow down".into()
+            },
             PublishOutcome::Failed {
                 code: "MissingResult".into(),
                 message: "PutEvents returned fewer results than entries".into()
             },
         ]
     );
-    assert_eq!(bus.entry_size(&events[0]), 13 + 12 + events[0].detail.len() + 8 + 14);
+    assert_eq!(
+        bus.entry_size(&events[0]),
+        13 + 12 + events[0].detail.len() + 8 + 14
+    );
 }
