@@ -3,7 +3,7 @@
 //! API Gateway sends every path and method here (a `{proxy+}` resource), so unknown routes and
 //! methods get the same JSON error bodies as everything else.
 
-use domain::order::{FieldError, OrderId, OrderStatus, parse_new_order};
+use domain::order::{FieldError, IDENTIFIER_RULE, OrderId, OrderStatus, parse_new_order};
 use domain::ports::EventStore;
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::request::RequestContext;
@@ -114,7 +114,7 @@ async fn get_order<S: EventStore>(service: &OrderService<S>, id: &str) -> Respon
     if !OrderId::is_valid_key(id) {
         return invalid(vec![FieldError::new(
             "id",
-            "must be 1-64 letters, digits, '_' or '-'",
+            format!("must be {IDENTIFIER_RULE}"),
         )]);
     }
     match service.get(id).await {

@@ -13,4 +13,4 @@ pub use events::{
 };
 pub use id::{MAX_NUMERIC_ID, OrderId, is_identifier};
 pub use summary::OrderSummary;
-pub use validation::{FieldError, MAX_BODY_BYTES, parse_new_order};
+pub use validation::{FieldError, IDENTIFIER_RULE, MAX_BODY_BYTES, parse_new_order};

@@ -38,7 +38,8 @@ impl FieldError {
     }
 }
 
-const ID_RULE: &str = "1-64 letters, digits, '_' or '-'";
+/// What an identifier (order, customer or product id) may be, as error messages say it.
+pub const IDENTIFIER_RULE: &str = "1-64 letters, digits, '_' or '-'";
 
 /// Reads and validates the body of `POST /orders`.
 pub fn parse_new_order(body: &[u8]) -> Result<NewOrder, Vec<FieldError>> {
@@ -206,7 +207,7 @@ fn parse_identifier(raw: &RawValue) -> Result<String, String> {
     if is_identifier(&text) {
         Ok(text)
     } else {
-        Err(format!("must be {ID_RULE}"))
+        Err(format!("must be {IDENTIFIER_RULE}"))
     }
 }
 
@@ -222,7 +223,7 @@ fn parse_order_id(raw: &RawValue) -> Result<OrderId, String> {
     match raw.get().parse::<u64>() {
         Ok(n) if (1..=MAX_NUMERIC_ID).contains(&n) => Ok(OrderId::Number(n)),
         _ => Err(format!(
-            "must be a positive integer (at most {MAX_NUMERIC_ID}) or a string of {ID_RULE}"
+            "must be a positive integer (at most {MAX_NUMERIC_ID}) or a string of {IDENTIFIER_RULE}"
         )),
     }
 }
