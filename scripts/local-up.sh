@@ -52,16 +52,24 @@ AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION="$LOCAL_REG
     --template "$REPO/infra/template.yaml" \
     --artifacts "$REPO/target/lambda" \
     --functions "$FUNCTIONS" \
+    "${ASSETS[@]/#/--asset=}" \
     --region "$LOCAL_REGION" \
     --endpoint-url "$LOCAL_ENDPOINT" \
     --parameter "Architecture=$(host_architecture)" \
+    --parameter "SimulatedOutageCustomer=$SIMULATED_OUTAGE_CUSTOMER" \
     --env-file "$STACK_ENV"
 
-step "5/5 placing an order to show it working"
+step "5/5 placing an order and following it to the end"
 # shellcheck source=/dev/null
 source "$STACK_ENV"
 run curl -sS -i -X POST "$API/orders" -d '{"id":101,"amount":100}'
 echo
+log "waiting for the payment to go through (GET /orders/101 until it is no longer CREATED)"
+deadline=$((SECONDS + 90))
+until curl -sS "$API/orders/101" | grep -q '"status":"\(COMPLETED\|CANCELLED\)"'; do
+    ((SECONDS < deadline)) || die "order 101 is still not paid after 90 s: see .local/logs/lambda/"
+    sleep 0.25
+done
 run curl -sS -i "$API/orders/101"
 echo
 
@@ -70,6 +78,6 @@ cat <<EOT
     source .local/stack.env
     curl -X POST "\$API/orders" -d '{"id":102,"amount":600}'
     curl "\$API/orders/102"
-    scripts/e2e.sh          # the curl checks
+    scripts/e2e.sh          # the curl checks of the whole flow
     scripts/local-down.sh   # stop it
 EOT

@@ -9,7 +9,12 @@ LOCAL_ENDPOINT="http://127.0.0.1:4566"
 LOCAL_REGION="us-east-1"
 LOCAL_STACK_NAME="eda-demo"
 # Every function of the system: one crate and one binary each, built once by cargo lambda.
-FUNCTIONS="create-order,outbox-processor"
+FUNCTIONS="create-order,outbox-processor,payment,update-order,notification"
+# On the local stack the payment function fails, as if its provider were down, for this customer:
+# the e2e suites drive the payment error path with it (template parameter SimulatedOutageCustomer).
+SIMULATED_OUTAGE_CUSTOMER="payment-provider-down"
+# Files the template reads from the artifact bucket beside the function zips.
+ASSETS=(payment.asl.json="$REPO/infra/statemachines/payment.asl.json")
 
 # The project's tooling (cargo-lambda, zig, boto3), pinned in scripts/lib/tools-requirements.txt.
 TOOLS_VENV="$LOCAL/tools"

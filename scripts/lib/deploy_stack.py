@@ -72,20 +72,26 @@ def ensure_bucket(s3, bucket, region):
     )
 
 
-def upload_artifacts(s3, bucket, artifacts_dir: Path, functions):
-    zips = {}
+def upload_artifacts(s3, bucket, artifacts_dir: Path, functions, assets):
+    """Uploads `<function>.zip` for each function and each asset file under one prefix, a hash
+    of all of them: a new build is a new prefix, so the stack update replaces exactly what changed."""
+    files = {}
     for name in functions:
         binary = artifacts_dir / name / "bootstrap"
         if not binary.is_file():
             fail(f"{binary} is missing: build the functions first (cargo lambda build)")
-        zips[name] = zip_bootstrap(binary)
-        log(f"{name}: bootstrap {binary.stat().st_size / 1e6:.1f} MB, zipped {len(zips[name]) / 1e6:.1f} MB")
+        files[f"{name}.zip"] = zip_bootstrap(binary)
+        log(f"{name}: bootstrap {binary.stat().st_size / 1e6:.1f} MB, zipped {len(files[name + '.zip']) / 1e6:.1f} MB")
+    for name, path in assets.items():
+        if not Path(path).is_file():
+            fail(f"asset {path} is missing")
+        files[name] = Path(path).read_bytes()
     digest = hashlib.sha256()
-    for name in sorted(zips):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(zips[name]).digest())
-    prefix = f"functions/{digest.hexdigest()[:16]}"
-    for name, data in zips.items():
-        key = f"{prefix}/{name}.zip"
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    prefix = f"build/{digest.hexdigest()[:16]}"
+    for name, data in files.items():
+        key = f"{prefix}/{name}"
         try:
             s3.head_object(Bucket=bucket, Key=key)
             log(f"s3://{bucket}/{key} already uploaded")
@@ -213,6 +219,8 @@ def main():
     parser.add_argument("--template", required=True)
     parser.add_argument("--artifacts", required=True, help="folder holding <function>/bootstrap")
     parser.add_argument("--functions", required=True, help="comma-separated function names")
+    parser.add_argument("--asset", action="append", default=[], metavar="NAME=PATH",
+                        help="a file to upload beside the zips, e.g. payment.asl.json=infra/statemachines/payment.asl.json")
     parser.add_argument("--region", required=True)
     parser.add_argument("--endpoint-url", help="LocalStack's URL; omit for AWS")
     parser.add_argument("--bucket", help="artifact bucket (default: <stack>-artifacts-<account>-<region>)")
@@ -236,7 +244,8 @@ def main():
     args.bucket = args.bucket or f"{args.stack_name}-artifacts-{account}-{args.region}"
     log(f"target: {'LocalStack at ' + args.endpoint_url if local else 'AWS'}, account {account}, region {args.region}")
     ensure_bucket(s3, args.bucket, args.region)
-    prefix = upload_artifacts(s3, args.bucket, Path(args.artifacts), args.functions.split(","))
+    assets = dict(pair.split("=", 1) for pair in args.asset)
+    prefix = upload_artifacts(s3, args.bucket, Path(args.artifacts), args.functions.split(","), assets)
 
     parameters = {"ArtifactBucket": args.bucket, "ArtifactPrefix": prefix}
     for pair in args.parameter:

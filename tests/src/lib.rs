@@ -4,7 +4,7 @@
 //! The stack is described by `.local/stack.env` (written by `scripts/local-up.sh`), or by the
 //! file named in `STACK_ENV`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_eventbridge::types::Target;
+use aws_sdk_sqs::types::QueueAttributeName;
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 /// The deployed stack, from the env file that deploying it wrote.
@@ -24,6 +26,10 @@ pub struct Stack {
     pub event_store_table: String,
     pub event_bus: String,
     pub catch_all_log_group: String,
+    pub payment_state_machine: String,
+    pub notification_topic: String,
+    /// Orders of this customer fail payment, when the stack simulates a provider outage.
+    pub simulated_outage_customer: Option<String>,
 }
 
 impl Stack {
@@ -56,6 +62,9 @@ impl Stack {
             event_store_table: var("EVENT_STORE_TABLE_NAME"),
             event_bus: var("EVENT_BUS_NAME"),
             catch_all_log_group: var("CATCH_ALL_LOG_GROUP_NAME"),
+            payment_state_machine: var("PAYMENT_STATE_MACHINE_ARN"),
+            notification_topic: var("NOTIFICATION_TOPIC_ARN"),
+            simulated_outage_customer: vars.get("SIMULATED_OUTAGE_CUSTOMER").map(|v| v.to_string()),
         }
     }
 }
@@ -94,6 +103,8 @@ pub struct World {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub eventbridge: aws_sdk_eventbridge::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub sfn: aws_sdk_sfn::Client,
+    pub sns: aws_sdk_sns::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
@@ -117,6 +128,8 @@ impl World {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             eventbridge: aws_sdk_eventbridge::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
+            sfn: aws_sdk_sfn::Client::new(&config),
+            sns: aws_sdk_sns::Client::new(&config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
             stack,
         }
@@ -179,136 +192,291 @@ impl World {
             .unwrap_or_default()
     }
 
-    /// Starts watching the bus for the events of one order.
-    pub async fn probe(&self, order_id: &Value) -> Probe {
-        Probe::start(self, order_id).await
+    /// Starts watching the bus for the events of one order: all of them, or those of the
+    /// given types.
+    pub async fn bus_probe(&self, order_id: &Value, event_types: &[&str]) -> BusProbe {
+        BusProbe::start(self, order_id, event_types).await
+    }
+
+    /// Starts watching the notification topic for the messages about one order.
+    pub async fn notification_probe(&self, order_key: &str) -> NotificationProbe {
+        NotificationProbe::start(self, order_key).await
+    }
+
+    /// Polls `GET /orders/{key}` until the order has `status`; returns it and how long that took.
+    pub async fn wait_for_status(
+        &self,
+        key: &str,
+        status: &str,
+        timeout: Duration,
+    ) -> (Value, Duration) {
+        let start = Instant::now();
+        let order = eventually(&format!("order {key} to be {status}"), timeout, || async {
+            let reply = self.get(&format!("/orders/{key}")).await;
+            (reply.status == 200 && reply.body["status"] == status).then_some(reply.body)
+        })
+        .await;
+        (order, start.elapsed())
+    }
+
+    /// Every execution of the payment state machine, described: its input and how it went.
+    async fn payment_execution_details(
+        &self,
+    ) -> Vec<aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput> {
+        let pages = self
+            .sfn
+            .list_executions()
+            .state_machine_arn(&self.stack.payment_state_machine)
+            .into_paginator()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        let mut described = Vec::new();
+        for execution in pages
+            .into_iter()
+            .flat_map(|page| page.expect("list executions").executions)
+        {
+            let details = self
+                .sfn
+                .describe_execution()
+                .execution_arn(execution.execution_arn())
+                .send()
+                .await
+                .expect("describe execution");
+            described.push(details);
+        }
+        described
+    }
+
+    /// The statuses of the payment state machine's executions started for `order_id`.
+    pub async fn payment_executions(&self, order_id: &Value) -> Vec<String> {
+        self.payment_execution_details()
+            .await
+            .into_iter()
+            .filter(|execution| &execution_order_id(execution) == order_id)
+            .map(|execution| execution.status().as_str().to_owned())
+            .collect()
+    }
+
+    /// When each order's payment execution started and stopped, by order key.
+    pub async fn payment_execution_times(
+        &self,
+    ) -> BTreeMap<String, (DateTime<Utc>, Option<DateTime<Utc>>)> {
+        let at = |t: &aws_sdk_sfn::primitives::DateTime| {
+            DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos())
+        };
+        self.payment_execution_details()
+            .await
+            .into_iter()
+            .filter_map(|execution| {
+                let key = match execution_order_id(&execution) {
+                    Value::String(text) => text,
+                    Value::Number(number) => number.to_string(),
+                    _ => return None,
+                };
+                Some((
+                    key,
+                    (
+                        at(execution.start_date())?,
+                        execution.stop_date().and_then(at),
+                    ),
+                ))
+            })
+            .collect()
+    }
+
+    /// Messages of the catch-all log group that mention `text`.
+    pub async fn catch_all_log_lines(&self, text: &str) -> Vec<String> {
+        // Matched here rather than with a filter pattern, which LocalStack does not apply.
+        let pages = self
+            .logs
+            .filter_log_events()
+            .log_group_name(&self.stack.catch_all_log_group)
+            .into_paginator()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        pages
+            .into_iter()
+            .filter_map(Result::ok)
+            .flat_map(|page| page.events.unwrap_or_default())
+            .filter_map(|event| event.message)
+            .filter(|message| message.contains(text))
+            .collect()
     }
 }
 
-/// An SQS queue behind a rule on the bus that matches one order's events: what reaches the bus
-/// for that order reaches the queue.
-pub struct Probe {
-    sqs: aws_sdk_sqs::Client,
-    eventbridge: aws_sdk_eventbridge::Client,
-    bus: String,
-    rule: String,
-    queue_url: String,
+/// The order an execution of the payment state machine was started for (its input is the
+/// `OrderCreated` EventBridge event).
+fn execution_order_id(
+    execution: &aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput,
+) -> Value {
+    let input: Value =
+        serde_json::from_str(execution.input().unwrap_or("null")).unwrap_or_default();
+    input["detail"]["data"]["orderId"].clone()
 }
 
-impl Probe {
-    async fn start(world: &World, order_id: &Value) -> Probe {
-        let name = format!(
-            "e2e-probe-{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..12]
-        );
-        let queue_url = world
+/// A throwaway SQS queue that a probe points something at.
+struct TestQueue {
+    sqs: aws_sdk_sqs::Client,
+    url: String,
+    arn: String,
+}
+
+impl TestQueue {
+    async fn create(world: &World, name: &str) -> TestQueue {
+        let url = world
             .sqs
             .create_queue()
-            .queue_name(&name)
+            .queue_name(name)
             .send()
             .await
-            .expect("create the probe queue")
+            .expect("create a probe queue")
             .queue_url
             .expect("queue url");
-        let queue_arn = world
+        let arn = world
             .sqs
             .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::QueueArn)
             .send()
             .await
             .expect("probe queue attributes")
             .attributes
-            .and_then(|mut a| a.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
             .expect("queue arn");
-        let rule_arn = world
-            .eventbridge
-            .put_rule()
-            .name(&name)
-            .event_bus_name(&world.stack.event_bus)
-            .event_pattern(json!({"detail": {"data": {"orderId": [order_id]}}}).to_string())
-            .send()
-            .await
-            .expect("create the probe rule")
-            .rule_arn
-            .expect("rule arn");
+        TestQueue {
+            sqs: world.sqs.clone(),
+            url,
+            arn,
+        }
+    }
+
+    /// Lets `service` (from `source_arn`) send to the queue.
+    async fn allow(&self, service: &str, source_arn: &str) {
         let policy = json!({
             "Version": "2012-10-17",
             "Statement": [{
                 "Effect": "Allow",
-                "Principal": {"Service": "events.amazonaws.com"},
+                "Principal": {"Service": service},
                 "Action": "sqs:SendMessage",
-                "Resource": queue_arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}
+                "Resource": self.arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": source_arn}}
             }]
         });
-        world
-            .sqs
+        self.sqs
             .set_queue_attributes()
-            .queue_url(&queue_url)
-            .attributes(
-                aws_sdk_sqs::types::QueueAttributeName::Policy,
-                policy.to_string(),
-            )
+            .queue_url(&self.url)
+            .attributes(QueueAttributeName::Policy, policy.to_string())
             .send()
             .await
-            .expect("allow the rule to send to the probe queue");
-        world
-            .eventbridge
-            .put_targets()
-            .rule(&name)
-            .event_bus_name(&world.stack.event_bus)
-            .targets(
-                Target::builder()
-                    .id("probe")
-                    .arn(queue_arn)
-                    .build()
-                    .expect("target"),
-            )
-            .send()
-            .await
-            .expect("target the probe queue");
-        Probe {
-            sqs: world.sqs.clone(),
-            eventbridge: world.eventbridge.clone(),
-            bus: world.stack.event_bus.clone(),
-            rule: name,
-            queue_url,
-        }
+            .expect("set the probe queue's policy");
     }
 
-    /// Every EventBridge event that arrives until `quiet` passes without a new one, or until
-    /// `deadline` passes. Waits at least until the first event or the deadline.
-    pub async fn collect(&self, deadline: Duration, quiet: Duration) -> Vec<Value> {
+    /// Every message body that arrives until `quiet` passes without a new one after at least
+    /// `expected` arrived, or until `deadline` passes.
+    async fn collect(&self, expected: usize, deadline: Duration, quiet: Duration) -> Vec<Value> {
         let start = Instant::now();
-        let mut events = Vec::new();
+        let mut bodies = Vec::new();
         let mut last = Instant::now();
-        while start.elapsed() < deadline && (events.is_empty() || last.elapsed() < quiet) {
+        while start.elapsed() < deadline && (bodies.len() < expected || last.elapsed() < quiet) {
             let received = self
                 .sqs
                 .receive_message()
-                .queue_url(&self.queue_url)
+                .queue_url(&self.url)
                 .max_number_of_messages(10)
                 .wait_time_seconds(1)
                 .send()
                 .await
-                .expect("receive from the probe queue");
+                .expect("receive from a probe queue");
             for message in received.messages.unwrap_or_default() {
                 let body = message.body.as_deref().unwrap_or("null");
-                events.push(serde_json::from_str(body).expect("an EventBridge event"));
+                bodies.push(serde_json::from_str(body).expect("a JSON message"));
                 last = Instant::now();
                 if let Some(handle) = message.receipt_handle {
                     let _ = self
                         .sqs
                         .delete_message()
-                        .queue_url(&self.queue_url)
+                        .queue_url(&self.url)
                         .receipt_handle(handle)
                         .send()
                         .await;
                 }
             }
         }
-        events
+        bodies
+    }
+
+    async fn delete(&self) {
+        let _ = self.sqs.delete_queue().queue_url(&self.url).send().await;
+    }
+}
+
+fn probe_name() -> String {
+    unique_id("e2e-probe")
+}
+
+/// A rule on the bus that forwards one order's events to a queue: what reaches the bus for that
+/// order reaches the queue.
+pub struct BusProbe {
+    eventbridge: aws_sdk_eventbridge::Client,
+    bus: String,
+    rule: String,
+    queue: TestQueue,
+}
+
+impl BusProbe {
+    async fn start(world: &World, order_id: &Value, event_types: &[&str]) -> BusProbe {
+        let rule = probe_name();
+        let mut pattern = json!({"detail": {"data": {"orderId": [order_id]}}});
+        if !event_types.is_empty() {
+            pattern["detail-type"] = json!(event_types);
+        }
+        let queue = TestQueue::create(world, &rule).await;
+        let rule_arn = world
+            .eventbridge
+            .put_rule()
+            .name(&rule)
+            .event_bus_name(&world.stack.event_bus)
+            .event_pattern(pattern.to_string())
+            .send()
+            .await
+            .expect("create the probe rule")
+            .rule_arn
+            .expect("rule arn");
+        queue.allow("events.amazonaws.com", &rule_arn).await;
+        world
+            .eventbridge
+            .put_targets()
+            .rule(&rule)
+            .event_bus_name(&world.stack.event_bus)
+            .targets(
+                Target::builder()
+                    .id("probe")
+                    .arn(&queue.arn)
+                    .build()
+                    .expect("target"),
+            )
+            .send()
+            .await
+            .expect("target the probe queue");
+        BusProbe {
+            eventbridge: world.eventbridge.clone(),
+            bus: world.stack.event_bus.clone(),
+            rule,
+            queue,
+        }
+    }
+
+    /// The EventBridge events that arrive: at least `expected` (or until `deadline`), then any
+    /// more that come before `quiet` passes without one.
+    pub async fn collect(
+        &self,
+        expected: usize,
+        deadline: Duration,
+        quiet: Duration,
+    ) -> Vec<Value> {
+        self.queue.collect(expected, deadline, quiet).await
     }
 
     /// Removes the rule and the queue.
@@ -328,12 +496,87 @@ impl Probe {
             .event_bus_name(&self.bus)
             .send()
             .await;
+        self.queue.delete().await;
+    }
+}
+
+/// A message as the notification topic sent it.
+#[derive(Debug, Clone)]
+pub struct SentNotification {
+    pub subject: String,
+    pub message: String,
+    pub event_type: String,
+    pub order_id: String,
+}
+
+/// A queue subscribed to the notification topic, filtered to one order by its `orderId`
+/// message attribute, as a subscriber of the real system would do it.
+pub struct NotificationProbe {
+    sns: aws_sdk_sns::Client,
+    subscription: String,
+    queue: TestQueue,
+}
+
+impl NotificationProbe {
+    async fn start(world: &World, order_key: &str) -> NotificationProbe {
+        let queue = TestQueue::create(world, &probe_name()).await;
+        queue
+            .allow("sns.amazonaws.com", &world.stack.notification_topic)
+            .await;
+        let subscription = world
+            .sns
+            .subscribe()
+            .topic_arn(&world.stack.notification_topic)
+            .protocol("sqs")
+            .endpoint(&queue.arn)
+            .attributes("FilterPolicy", json!({"orderId": [order_key]}).to_string())
+            .return_subscription_arn(true)
+            .send()
+            .await
+            .expect("subscribe the probe queue")
+            .subscription_arn
+            .expect("subscription arn");
+        NotificationProbe {
+            sns: world.sns.clone(),
+            subscription,
+            queue,
+        }
+    }
+
+    /// The messages that arrive, as `BusProbe::collect` counts them.
+    pub async fn collect(
+        &self,
+        expected: usize,
+        deadline: Duration,
+        quiet: Duration,
+    ) -> Vec<SentNotification> {
+        let attribute = |envelope: &Value, name: &str| {
+            envelope["MessageAttributes"][name]["Value"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        self.queue
+            .collect(expected, deadline, quiet)
+            .await
+            .into_iter()
+            .map(|envelope| SentNotification {
+                subject: envelope["Subject"].as_str().unwrap_or_default().to_owned(),
+                message: envelope["Message"].as_str().unwrap_or_default().to_owned(),
+                event_type: attribute(&envelope, "eventType"),
+                order_id: attribute(&envelope, "orderId"),
+            })
+            .collect()
+    }
+
+    pub async fn close(self) {
         let _ = self
-            .sqs
-            .delete_queue()
-            .queue_url(&self.queue_url)
+            .sns
+            .unsubscribe()
+            .subscription_arn(&self.subscription)
             .send()
             .await;
+        self.queue.delete().await;
     }
 }
 

@@ -7,6 +7,10 @@ pub mod config;
 pub mod dynamodb;
 pub mod eventbridge;
 pub mod memory;
+pub mod sns;
 
-pub use dynamodb::{DynamoDbEventStore, EventItem};
+pub use dynamodb::{
+    DynamoDbEventStore, DynamoDbIdempotencyStore, DynamoDbPaymentLedger, EventItem,
+};
 pub use eventbridge::EventBridgePublisher;
+pub use sns::SnsNotifier;

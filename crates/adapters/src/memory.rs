@@ -5,8 +5,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
+use domain::idempotency::{Claim, IdempotencyStore};
 use domain::ports::{
-    AppendError, EventPublisher, EventStore, InfrastructureError, PublicationLog, PublishOutcome,
+    AppendError, Charge, ChargeOnRecord, EventPublisher, EventStore, InfrastructureError,
+    Notification, Notifier, PaymentLedger, PublicationLog, PublishOutcome,
 };
 use domain::{EventKey, RecordedEvent};
 use uuid::Uuid;
@@ -189,5 +191,138 @@ impl EventPublisher for InMemoryBus {
             }
         }
         Ok(outcomes)
+    }
+}
+
+/// Idempotency records in memory, with the same claim rules as the DynamoDB store.
+#[derive(Clone, Debug, Default)]
+pub struct InMemoryIdempotencyStore {
+    records: Arc<Mutex<HashMap<String, IdempotencyRecord>>>,
+}
+
+#[derive(Clone, Debug)]
+struct IdempotencyRecord {
+    result: Option<String>,
+    expires_at: DateTime<Utc>,
+    in_progress_until: DateTime<Utc>,
+}
+
+impl InMemoryIdempotencyStore {
+    /// The stored result of `key`, if its work completed.
+    pub fn result(&self, key: &str) -> Option<String> {
+        lock(&self.records).get(key).and_then(|r| r.result.clone())
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        lock(&self.records).keys().cloned().collect()
+    }
+}
+
+impl IdempotencyStore for InMemoryIdempotencyStore {
+    async fn claim(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        in_progress_until: DateTime<Utc>,
+    ) -> Result<Claim, InfrastructureError> {
+        let mut records = lock(&self.records);
+        if let Some(record) = records.get(key).filter(|r| r.expires_at >= now) {
+            match &record.result {
+                Some(result) => return Ok(Claim::Completed(result.clone())),
+                None if record.in_progress_until >= now => return Ok(Claim::InProgress),
+                None => {} // abandoned: take it over
+            }
+        }
+        records.insert(
+            key.to_owned(),
+            IdempotencyRecord {
+                result: None,
+                expires_at,
+                in_progress_until,
+            },
+        );
+        Ok(Claim::Acquired)
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        result: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), InfrastructureError> {
+        let mut records = lock(&self.records);
+        let record = records
+            .get_mut(key)
+            .ok_or_else(|| InfrastructureError(format!("no claim on {key}")))?;
+        record.result = Some(result.to_owned());
+        record.expires_at = expires_at;
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> Result<(), InfrastructureError> {
+        let mut records = lock(&self.records);
+        if records.get(key).is_some_and(|r| r.result.is_none()) {
+            records.remove(key);
+        }
+        Ok(())
+    }
+}
+
+/// A notifier that keeps what it sends, and can be told to fail.
+#[derive(Clone, Debug, Default)]
+pub struct InMemoryNotifier {
+    sent: Arc<Mutex<Vec<Notification>>>,
+    failing_calls: Arc<Mutex<usize>>,
+}
+
+impl InMemoryNotifier {
+    pub fn sent(&self) -> Vec<Notification> {
+        lock(&self.sent).clone()
+    }
+
+    /// Fails the next `calls` sends.
+    pub fn fail_calls(&self, calls: usize) {
+        *lock(&self.failing_calls) = calls;
+    }
+}
+
+impl Notifier for InMemoryNotifier {
+    async fn notify(&self, notification: &Notification) -> Result<String, InfrastructureError> {
+        let mut failing = lock(&self.failing_calls);
+        if *failing > 0 {
+            *failing -= 1;
+            return Err(InfrastructureError("topic unavailable".into()));
+        }
+        let mut sent = lock(&self.sent);
+        sent.push(notification.clone());
+        Ok(format!("message-{}", sent.len()))
+    }
+}
+
+/// A payment ledger in memory: one charge per order key.
+#[derive(Clone, Debug, Default)]
+pub struct InMemoryPaymentLedger {
+    charges: Arc<Mutex<HashMap<String, Charge>>>,
+}
+
+impl InMemoryPaymentLedger {
+    pub fn charges(&self) -> Vec<Charge> {
+        lock(&self.charges).values().cloned().collect()
+    }
+}
+
+impl PaymentLedger for InMemoryPaymentLedger {
+    async fn record(&self, charge: &Charge) -> Result<ChargeOnRecord, InfrastructureError> {
+        let mut charges = lock(&self.charges);
+        let key = charge.order_id.key();
+        let new = !charges.contains_key(&key);
+        let on_record = charges.entry(key).or_insert_with(|| charge.clone());
+        Ok(ChargeOnRecord {
+            payment_id: on_record.payment_id.clone(),
+            amount: on_record.amount,
+            currency: on_record.currency,
+            new,
+        })
     }
 }

@@ -234,3 +234,217 @@ async fn per_entry_failures_of_put_events_are_reported_entry_by_entry() {
         13 + 12 + events[0].detail.len() + 8 + 14
     );
 }
+
+mod idempotency_on_dynamodb {
+    use adapters::DynamoDbIdempotencyStore;
+    use aws_sdk_dynamodb::operation::delete_item::{DeleteItemError, DeleteItemOutput};
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use chrono::{Duration, Utc};
+    use domain::idempotency::{Claim, IdempotencyStore};
+
+    fn conditional_failure() -> PutItemError {
+        PutItemError::ConditionalCheckFailedException(
+            ConditionalCheckFailedException::builder().build(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_claim_uses_the_powertools_condition() {
+        let put = mock!(aws_sdk_dynamodb::Client::put_item)
+            .match_requests(|req| {
+                let condition = req.condition_expression().unwrap_or_default();
+                condition.contains("attribute_not_exists(id)")
+                    && condition.contains("expiration < :now")
+                    && condition.contains("inProgressExpiration < :now_ms")
+                    && req.item().is_some_and(|item| {
+                        item["status"] == AttributeValue::S("INPROGRESS".into())
+                    })
+            })
+            .then_output(|| PutItemOutput::builder().build());
+        let store =
+            DynamoDbIdempotencyStore::new(mock_client!(aws_sdk_dynamodb, [&put]), "idempotency");
+        let now = Utc::now();
+        let claim = store
+            .claim(
+                "k",
+                now,
+                now + Duration::hours(1),
+                now + Duration::seconds(30),
+            )
+            .await;
+        assert_eq!(claim.unwrap(), Claim::Acquired);
+        assert_eq!(put.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_held_key_reports_the_stored_result_or_that_it_is_in_progress() {
+        let put = mock!(aws_sdk_dynamodb::Client::put_item).then_error(conditional_failure);
+        let get = mock!(aws_sdk_dynamodb::Client::get_item)
+            .match_requests(|req| req.consistent_read() == Some(true))
+            .sequence()
+            .output(|| {
+                GetItemOutput::builder()
+                    .item("id", AttributeValue::S("k".into()))
+                    .item("status", AttributeValue::S("COMPLETED".into()))
+                    .item("data", AttributeValue::S("\"message-1\"".into()))
+                    .build()
+            })
+            .output(|| {
+                GetItemOutput::builder()
+                    .item("id", AttributeValue::S("k".into()))
+                    .item("status", AttributeValue::S("INPROGRESS".into()))
+                    .build()
+            })
+            .build();
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&put, &get]);
+        let store = DynamoDbIdempotencyStore::new(client, "idempotency");
+        let now = Utc::now();
+        let later = now + Duration::hours(1);
+        assert_eq!(
+            store.claim("k", now, later, later).await.unwrap(),
+            Claim::Completed("\"message-1\"".into())
+        );
+        assert_eq!(
+            store.claim("k", now, later, later).await.unwrap(),
+            Claim::InProgress
+        );
+    }
+
+    #[tokio::test]
+    async fn releasing_only_ever_deletes_an_unfinished_claim() {
+        let delete = mock!(aws_sdk_dynamodb::Client::delete_item)
+            .match_requests(|req| req.condition_expression() == Some("#status = :in_progress"))
+            .sequence()
+            .output(|| DeleteItemOutput::builder().build())
+            .error(|| {
+                DeleteItemError::ConditionalCheckFailedException(
+                    ConditionalCheckFailedException::builder().build(),
+                )
+            })
+            .build();
+        let store =
+            DynamoDbIdempotencyStore::new(mock_client!(aws_sdk_dynamodb, [&delete]), "idempotency");
+        store.release("k").await.unwrap();
+        // Completed meanwhile: the record stays and that is not an error.
+        store.release("k").await.unwrap();
+        assert_eq!(delete.num_calls(), 2);
+    }
+}
+
+mod payment_ledger_on_dynamodb {
+    use adapters::DynamoDbPaymentLedger;
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use domain::order::OrderId;
+    use domain::ports::{Charge, PaymentLedger};
+    use domain::{Currency, Money};
+
+    fn charge() -> Charge {
+        Charge {
+            order_id: OrderId::Number(101),
+            payment_id: "pay-new".into(),
+            amount: Money::from_cents(10_000),
+            currency: Currency::DEFAULT,
+            customer_id: None,
+            correlation_id: "c".into(),
+            causation_id: "e".into(),
+            charged_at: chrono::Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_first_charge_of_an_order_is_recorded() {
+        let put = mock!(aws_sdk_dynamodb::Client::put_item)
+            .match_requests(|req| {
+                req.condition_expression() == Some("attribute_not_exists(orderId)")
+                    && req.item().is_some_and(|item| {
+                        item["orderId"] == AttributeValue::S("101".into())
+                            && item["amount"] == AttributeValue::N("100".into())
+                    })
+            })
+            .then_output(|| PutItemOutput::builder().build());
+        let ledger = DynamoDbPaymentLedger::new(mock_client!(aws_sdk_dynamodb, [&put]), "payments");
+        let on_record = ledger.record(&charge()).await.unwrap();
+        assert_eq!(
+            (on_record.payment_id.as_str(), on_record.new),
+            ("pay-new", true)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_second_charge_returns_the_first() {
+        let put = mock!(aws_sdk_dynamodb::Client::put_item).then_error(|| {
+            PutItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder().build(),
+            )
+        });
+        let get = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| {
+            GetItemOutput::builder()
+                .item("orderId", AttributeValue::S("101".into()))
+                .item("paymentId", AttributeValue::S("pay-first".into()))
+                .item("amount", AttributeValue::N("100".into()))
+                .item("currency", AttributeValue::S("USD".into()))
+                .item("correlationId", AttributeValue::S("c".into()))
+                .item("causationId", AttributeValue::S("e".into()))
+                .item(
+                    "chargedAt",
+                    AttributeValue::S("2026-11-22T10:00:00.000Z".into()),
+                )
+                .build()
+        });
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&put, &get]);
+        let on_record = DynamoDbPaymentLedger::new(client, "payments")
+            .record(&charge())
+            .await
+            .unwrap();
+        assert_eq!(
+            (on_record.payment_id.as_str(), on_record.new),
+            ("pay-first", false)
+        );
+        assert_eq!(on_record.amount, Money::from_cents(10_000));
+    }
+}
+
+mod notifications_on_sns {
+    use adapters::SnsNotifier;
+    use aws_sdk_sns::operation::publish::PublishOutput;
+    use aws_smithy_mocks::{mock, mock_client};
+    use domain::ports::{Notification, Notifier};
+
+    #[tokio::test]
+    async fn a_notification_is_published_with_its_filterable_attributes() {
+        let publish = mock!(aws_sdk_sns::Client::publish)
+            .match_requests(|req| {
+                let attributes = req.message_attributes().cloned().unwrap_or_default();
+                let text = |name: &str| {
+                    attributes
+                        .get(name)
+                        .and_then(|a| a.string_value().map(str::to_owned))
+                };
+                req.topic_arn() == Some("arn:topic")
+                    && req.subject() == Some("Order 101 completed: 100.00 USD")
+                    && text("eventType").as_deref() == Some("OrderCompleted")
+                    && text("orderId").as_deref() == Some("101")
+            })
+            .then_output(|| PublishOutput::builder().message_id("m-1").build());
+        let notifier = SnsNotifier::new(mock_client!(aws_sdk_sns, [&publish]), "arn:topic");
+        let id = notifier
+            .notify(&Notification {
+                subject: "Order 101 completed: 100.00 USD".into(),
+                body: "Order 101 is complete.".into(),
+                event_type: "OrderCompleted".into(),
+                order_id: "101".into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(id, "m-1");
+        assert_eq!(publish.num_calls(), 1);
+    }
+}

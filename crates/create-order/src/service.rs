@@ -1,11 +1,9 @@
 //! The order use cases, over any event store.
 
 use chrono::Utc;
-use domain::order::{
-    NewOrder, ORDER_SERVICE, Order, OrderCommand, OrderEvent, OrderId, OrderSummary,
-};
+use domain::order::{NewOrder, Order, OrderCommand, OrderEvent, OrderId, OrderSummary, repository};
 use domain::ports::{AppendError, EventStore, InfrastructureError};
-use domain::{Causation, EventEnvelope, RecordedEvent};
+use domain::{Causation, EventEnvelope};
 
 /// The component name written into every event's `metadata.producer`.
 pub const PRODUCER: &str = "create-order";
@@ -53,20 +51,11 @@ impl<S: EventStore> OrderService<S> {
         // Optimistically assume the order is new: no read on the usual path. If it exists, the
         // append's version check says so and the stored order is read then.
         let order = Order::default();
-        let now = Utc::now();
-        let envelopes: Vec<EventEnvelope<OrderEvent>> = order
+        let events = order
             .handle(OrderCommand::Create(new_order))
-            .map_err(|_| PlaceOrderError::Conflict(id.clone()))?
-            .into_iter()
-            .map(|event| causation.envelope(event, now))
-            .collect();
-        let recorded: Vec<RecordedEvent> = envelopes
-            .iter()
-            .zip(order.version() + 1..)
-            .map(|(envelope, version)| {
-                RecordedEvent::new(id.key(), version, ORDER_SERVICE, envelope)
-            })
-            .collect();
+            .map_err(|_| PlaceOrderError::Conflict(id.clone()))?;
+        let (envelopes, recorded) =
+            repository::record(&order, &id.key(), events, &causation, Utc::now());
         match self.store.append(&recorded).await {
             Ok(()) => Ok(Receipt { id, correlation_id }),
             Err(AppendError::Conflict { .. }) => self.replay_of(&envelopes[0]).await,
@@ -80,13 +69,8 @@ impl<S: EventStore> OrderService<S> {
         attempt: &EventEnvelope<OrderEvent>,
     ) -> Result<Receipt, PlaceOrderError> {
         let id = attempt.data.order_id().clone();
-        let stored = self.store.load(&id.key()).await?;
-        let first = stored
-            .first()
-            .map(OrderEvent::from_recorded)
-            .transpose()
-            .map_err(InfrastructureError::new)?;
-        match first {
+        let (_, stored) = repository::load(&self.store, &id.key()).await?;
+        match stored.into_iter().next() {
             Some(original) if original.data == attempt.data => Ok(Receipt {
                 id: original.data.order_id().clone(),
                 correlation_id: original.metadata.correlation_id,
@@ -97,14 +81,7 @@ impl<S: EventStore> OrderService<S> {
 
     /// The order's current state, folded from its events; `None` if there is no such order.
     pub async fn get(&self, key: &str) -> Result<Option<OrderSummary>, InfrastructureError> {
-        let events = self
-            .store
-            .load(key)
-            .await?
-            .iter()
-            .map(OrderEvent::from_recorded)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(InfrastructureError::new)?;
+        let (_, events) = repository::load(&self.store, key).await?;
         Ok(OrderSummary::fold(&events))
     }
 }

@@ -5,8 +5,11 @@
 
 pub mod currency;
 pub mod envelope;
+pub mod events;
+pub mod idempotency;
 pub mod money;
 pub mod order;
+pub mod payment;
 pub mod ports;
 pub mod recorded;
 

@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
+use domain::events::SystemEvent;
 use domain::order::{LineItem, OrderCancelled, OrderCompleted, OrderCreated, OrderEvent, OrderId};
+use domain::payment::{PAYMENT_SERVICE, PaymentEvent, PaymentFailed, PaymentSucceeded};
 use domain::{Causation, Currency, DomainEvent, Money};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -25,9 +27,10 @@ fn assert_valid(detail: &Value) {
     }
 }
 
-fn every_order_event() -> Vec<OrderEvent> {
+/// One of each event type (two of OrderCreated: with and without its optional fields).
+fn every_event() -> Vec<SystemEvent> {
     let amount = Money::from_cents(5_998);
-    vec![
+    let order_events = vec![
         OrderEvent::Created(OrderCreated {
             order_id: OrderId::Number(101),
             amount: Money::from_cents(10_000),
@@ -58,7 +61,26 @@ fn every_order_event() -> Vec<OrderEvent> {
             currency: Currency::DEFAULT,
             reason: "amount over the fraud threshold".into(),
         }),
-    ]
+    ];
+    let payment_events = vec![
+        PaymentEvent::Succeeded(PaymentSucceeded {
+            order_id: OrderId::Number(101),
+            amount,
+            currency: Currency::DEFAULT,
+            payment_id: "pay-1".into(),
+        }),
+        PaymentEvent::Failed(PaymentFailed {
+            order_id: OrderId::Text("ord-102".into()),
+            amount: Money::from_cents(60_000),
+            currency: Currency::DEFAULT,
+            reason: "amount 600 is over the fraud threshold of 500".into(),
+        }),
+    ];
+    order_events
+        .into_iter()
+        .map(SystemEvent::Order)
+        .chain(payment_events.into_iter().map(SystemEvent::Payment))
+        .collect()
 }
 
 #[test]
@@ -68,7 +90,7 @@ fn the_domains_events_conform_to_their_schemas() {
         causation_id: "req-1".into(),
         producer: "create-order".into(),
     };
-    for event in every_order_event() {
+    for event in every_event() {
         let envelope = causation.envelope(event, Utc::now());
         assert_valid(&serde_json::to_value(&envelope).unwrap());
     }
@@ -103,12 +125,16 @@ fn every_sample_is_a_valid_eventbridge_event_the_domain_reads_back_unchanged() {
             "{}",
             path.display()
         );
-        assert_eq!(sample["source"], "order-service", "{}", path.display());
+        let source = match detail["metadata"]["eventType"].as_str() {
+            Some("PaymentSucceeded" | "PaymentFailed") => PAYMENT_SERVICE,
+            _ => domain::order::ORDER_SERVICE,
+        };
+        assert_eq!(sample["source"], source, "{}", path.display());
         assert_valid(detail);
 
         let data = RawValue::from_string(detail["data"].to_string()).unwrap();
         let event_type = detail["metadata"]["eventType"].as_str().unwrap();
-        let event = OrderEvent::decode(event_type, 1, &data)
+        let event = SystemEvent::decode(event_type, 1, &data)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_eq!(
             serde_json::to_value(&event).unwrap(),
@@ -120,7 +146,7 @@ fn every_sample_is_a_valid_eventbridge_event_the_domain_reads_back_unchanged() {
     }
     seen.sort();
     seen.dedup();
-    let mut expected: Vec<&str> = every_order_event().iter().map(|e| e.event_type()).collect();
+    let mut expected: Vec<&str> = every_event().iter().map(|e| e.event_type()).collect();
     expected.sort();
     expected.dedup();
     assert_eq!(seen, expected, "one sample per event type");

@@ -7,24 +7,21 @@ use serde_json::Value;
 /// The `$id` prefix of every schema; references between schemas resolve against it.
 pub const SCHEMA_BASE: &str = "https://eda-demo.example/schemas/";
 
+/// Embeds schema files of `events/schemas/` by name.
+macro_rules! schemas {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../../events/schemas/", $name)))),*]
+    };
+}
+
 /// Every schema file, by name. A test checks this matches the folder.
-pub const SCHEMAS: &[(&str, &str)] = &[
-    (
-        "common.json",
-        include_str!("../../../events/schemas/common.json"),
-    ),
-    (
-        "OrderCreated.v1.json",
-        include_str!("../../../events/schemas/OrderCreated.v1.json"),
-    ),
-    (
-        "OrderCompleted.v1.json",
-        include_str!("../../../events/schemas/OrderCompleted.v1.json"),
-    ),
-    (
-        "OrderCancelled.v1.json",
-        include_str!("../../../events/schemas/OrderCancelled.v1.json"),
-    ),
+pub const SCHEMAS: &[(&str, &str)] = schemas![
+    "common.json",
+    "OrderCreated.v1.json",
+    "OrderCompleted.v1.json",
+    "OrderCancelled.v1.json",
+    "PaymentSucceeded.v1.json",
+    "PaymentFailed.v1.json",
 ];
 
 fn schema(name: &str) -> Option<Value> {

@@ -2,7 +2,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
@@ -13,6 +13,7 @@ use domain::{EventKey, RecordedEvent};
 
 use super::attributes::{AGGREGATE_ID, PUBLISHED_AT, VERSION};
 use super::event_item::EventItem;
+use super::infrastructure;
 
 /// DynamoDB holds at most 100 items in one transaction and returns at most 100 in one BatchGet.
 const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -115,10 +116,6 @@ impl DynamoDbEventStore {
             Err(e) => Err(infrastructure(e).into()),
         }
     }
-}
-
-fn infrastructure<E: std::error::Error + Send + Sync + 'static>(error: E) -> InfrastructureError {
-    InfrastructureError::new(DisplayErrorContext(error))
 }
 
 impl EventStore for DynamoDbEventStore {

@@ -6,6 +6,7 @@ use serde_json::value::RawValue;
 use super::OrderId;
 use crate::currency::Currency;
 use crate::envelope::{DomainEvent, EventEnvelope};
+use crate::events::{EventDecodeError, decode_detail};
 use crate::money::Money;
 use crate::recorded::RecordedEvent;
 
@@ -60,24 +61,6 @@ pub enum OrderEvent {
     Cancelled(OrderCancelled),
 }
 
-/// A stored or received event that is not an order event this code understands.
-#[derive(Debug, thiserror::Error)]
-pub enum EventDecodeError {
-    #[error("unknown order event {event_type} version {event_version}")]
-    Unknown {
-        event_type: String,
-        event_version: u32,
-    },
-    #[error("malformed {event_type} event: {source}")]
-    Malformed {
-        event_type: String,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error("malformed event envelope: {0}")]
-    Envelope(#[source] serde_json::Error),
-}
-
 impl OrderEvent {
     /// Reads the `data` of an envelope whose metadata names `event_type` and `event_version`.
     pub fn decode(
@@ -94,12 +77,7 @@ impl OrderEvent {
             ("OrderCreated", 1) => serde_json::from_str(data).map(OrderEvent::Created),
             ("OrderCompleted", 1) => serde_json::from_str(data).map(OrderEvent::Completed),
             ("OrderCancelled", 1) => serde_json::from_str(data).map(OrderEvent::Cancelled),
-            _ => {
-                return Err(EventDecodeError::Unknown {
-                    event_type: event_type.to_owned(),
-                    event_version,
-                });
-            }
+            _ => return Err(EventDecodeError::unknown(event_type, event_version)),
         }
         .map_err(malformed)
     }
@@ -108,17 +86,7 @@ impl OrderEvent {
     pub fn from_recorded(
         recorded: &RecordedEvent,
     ) -> Result<EventEnvelope<OrderEvent>, EventDecodeError> {
-        let envelope: EventEnvelope<Box<RawValue>> =
-            recorded.envelope().map_err(EventDecodeError::Envelope)?;
-        let data = OrderEvent::decode(
-            &envelope.metadata.event_type,
-            envelope.metadata.event_version,
-            &envelope.data,
-        )?;
-        Ok(EventEnvelope {
-            metadata: envelope.metadata,
-            data,
-        })
+        decode_detail(&recorded.detail, OrderEvent::decode)
     }
 
     pub fn order_id(&self) -> &OrderId {

@@ -3,13 +3,13 @@
 mod aggregate;
 mod events;
 mod id;
+pub mod repository;
 mod summary;
 mod validation;
 
 pub use aggregate::{NewOrder, Order, OrderCommand, OrderError, OrderStatus, PlacedOrder};
 pub use events::{
-    EventDecodeError, LineItem, ORDER_SERVICE, OrderCancelled, OrderCompleted, OrderCreated,
-    OrderEvent,
+    LineItem, ORDER_SERVICE, OrderCancelled, OrderCompleted, OrderCreated, OrderEvent,
 };
 pub use id::{MAX_NUMERIC_ID, OrderId, is_identifier};
 pub use summary::OrderSummary;

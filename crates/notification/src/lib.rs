@@ -1,0 +1,76 @@
+//! notification: every order and payment event becomes one message on the notification topic.
+
+pub mod message;
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use domain::EventEnvelope;
+use domain::events::{EventDecodeError, SystemEvent};
+use domain::idempotency::{IdempotencyError, IdempotencyStore, Idempotent, Outcome};
+use domain::ports::{InfrastructureError, Notifier};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("unreadable event: {0}")]
+    Unreadable(#[from] EventDecodeError),
+    #[error(transparent)]
+    Send(#[from] IdempotencyError<InfrastructureError>),
+}
+
+impl From<NotifyError> for lambda_runtime::Diagnostic {
+    fn from(error: NotifyError) -> Self {
+        let error_type = match &error {
+            NotifyError::Unreadable(_) => "UnreadableEvent",
+            NotifyError::Send(IdempotencyError::InProgress(_)) => "NotificationInProgress",
+            NotifyError::Send(_) => "NotificationFailed",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// Sends the message for one event, unless it was sent already. Returns the message id and
+/// whether it was sent now (`Done`) or before (`Replayed`).
+pub async fn handle<N: Notifier, S: IdempotencyStore>(
+    notifier: &N,
+    once: &Idempotent<S>,
+    event: EventBridgeEvent<Value>,
+) -> Result<Outcome<String>, NotifyError> {
+    let detail = serde_json::to_string(&event.detail).map_err(EventDecodeError::Envelope)?;
+    let envelope: EventEnvelope<Box<RawValue>> =
+        serde_json::from_str(&detail).map_err(EventDecodeError::Envelope)?;
+    let metadata = &envelope.metadata;
+    let notification =
+        match SystemEvent::decode(&metadata.event_type, metadata.event_version, &envelope.data) {
+            Ok(known) => message::for_event(metadata, &known),
+            Err(EventDecodeError::Unknown { .. }) => {
+                let data: Value = serde_json::from_str(envelope.data.get()).unwrap_or_default();
+                let order_id = match &data["orderId"] {
+                    Value::String(text) => Some(text.clone()),
+                    Value::Number(number) => Some(number.to_string()),
+                    _ => None,
+                };
+                message::for_unknown_event(metadata, order_id.as_deref())
+            }
+            Err(malformed) => return Err(malformed.into()),
+        };
+    // One message per event type and cause: a redelivered event has both, and so does the
+    // rare duplicate a producer emits for the same cause (a payment workflow run twice for one
+    // order, with a fresh event id each time).
+    let key = format!(
+        "notification:{}:{}",
+        metadata.event_type, metadata.causation_id
+    );
+    let outcome = once.run(&key, || notifier.notify(&notification)).await?;
+    tracing::info!(
+        event_type = %metadata.event_type,
+        event_id = %metadata.event_id,
+        order_id = %notification.order_id,
+        sent_now = matches!(outcome, Outcome::Done(_)),
+        "notification handled"
+    );
+    Ok(outcome)
+}

@@ -1,0 +1,36 @@
+use std::time::Duration;
+
+use adapters::config::{self, required_env};
+use adapters::{DynamoDbIdempotencyStore, SnsNotifier};
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use domain::idempotency::Idempotent;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+/// How long a sent message is remembered; redeliveries come within minutes.
+const REMEMBER: Duration = Duration::from_secs(24 * 60 * 60);
+/// How long an unfinished send holds its key: longer than the function's timeout.
+const IN_PROGRESS: Duration = Duration::from_secs(30);
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let topic = required_env("NOTIFICATION_TOPIC_ARN")?;
+    let table = required_env("IDEMPOTENCY_TABLE")?;
+    let aws = config::load().await;
+    let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&aws), topic);
+    let once = Idempotent::new(
+        DynamoDbIdempotencyStore::new(aws_sdk_dynamodb::Client::new(&aws), table),
+        REMEMBER,
+        IN_PROGRESS,
+    );
+    let (notifier, once) = (&notifier, &once);
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
+            notification::handle(notifier, once, event.payload)
+                .await
+                .map(|_| ())
+        },
+    ))
+    .await
+}

@@ -1,0 +1,146 @@
+use adapters::memory::InMemoryPaymentLedger;
+use serde_json::json;
+
+use super::*;
+
+fn request(order: serde_json::Value) -> ChargeRequest {
+    serde_json::from_value(json!({
+        "order": order,
+        "correlationId": "corr-1",
+        "causationId": "evt-created-1"
+    }))
+    .unwrap()
+}
+
+fn service(
+    ledger: &InMemoryPaymentLedger,
+    outage: Option<&str>,
+) -> PaymentService<InMemoryPaymentLedger> {
+    PaymentService::new(ledger.clone(), outage.map(str::to_owned))
+}
+
+#[tokio::test]
+async fn an_order_is_charged_and_recorded() {
+    let ledger = InMemoryPaymentLedger::default();
+    let result = service(&ledger, None)
+        .charge(request(
+            json!({"orderId": 101, "amount": 100, "currency": "USD"}),
+        ))
+        .await
+        .unwrap();
+    assert!(result.payment_id.starts_with("pay-"));
+    let charges = ledger.charges();
+    assert_eq!(charges.len(), 1);
+    assert_eq!(charges[0].payment_id, result.payment_id);
+    assert_eq!(charges[0].correlation_id, "corr-1");
+    assert_eq!(charges[0].causation_id, "evt-created-1");
+}
+
+#[tokio::test]
+async fn a_retried_charge_returns_the_first_payment_and_charges_nothing_more() {
+    let ledger = InMemoryPaymentLedger::default();
+    let payments = service(&ledger, None);
+    let order = json!({"orderId": "A-1", "amount": 59.98, "currency": "EUR", "customerId": "c-1"});
+    let first = payments.charge(request(order.clone())).await.unwrap();
+    let again = payments.charge(request(order)).await.unwrap();
+    assert_eq!(again, first);
+    assert_eq!(ledger.charges().len(), 1);
+}
+
+#[tokio::test]
+async fn a_different_amount_for_a_charged_order_is_a_conflict() {
+    let ledger = InMemoryPaymentLedger::default();
+    let payments = service(&ledger, None);
+    payments
+        .charge(request(
+            json!({"orderId": 7, "amount": 10, "currency": "USD"}),
+        ))
+        .await
+        .unwrap();
+    let error = payments
+        .charge(request(
+            json!({"orderId": 7, "amount": 11, "currency": "USD"}),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(Diagnostic::from(error).error_type, "PaymentConflict");
+}
+
+#[tokio::test]
+async fn the_simulated_outage_fails_only_its_customer_and_records_nothing() {
+    let ledger = InMemoryPaymentLedger::default();
+    let payments = service(&ledger, Some("payment-down"));
+    let error = payments
+        .charge(request(
+            json!({"orderId": 1, "amount": 5, "currency": "USD", "customerId": "payment-down"}),
+        ))
+        .await
+        .unwrap_err();
+    let diagnostic = Diagnostic::from(error);
+    assert_eq!(diagnostic.error_type, "PaymentProviderUnavailable");
+    assert!(
+        diagnostic.error_message.contains("payment-down"),
+        "{}",
+        diagnostic.error_message
+    );
+    assert!(ledger.charges().is_empty());
+
+    payments
+        .charge(request(
+            json!({"orderId": 2, "amount": 5, "currency": "USD", "customerId": "someone"}),
+        ))
+        .await
+        .unwrap();
+    payments
+        .charge(request(
+            json!({"orderId": 3, "amount": 5, "currency": "USD"}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(ledger.charges().len(), 2);
+}
+
+#[tokio::test]
+async fn an_empty_outage_setting_means_no_outage() {
+    let ledger = InMemoryPaymentLedger::default();
+    service(&ledger, Some(""))
+        .charge(request(
+            json!({"orderId": 1, "amount": 5, "currency": "USD"}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(ledger.charges().len(), 1);
+}
+
+#[test]
+fn the_state_machine_retries_exactly_the_transient_errors() {
+    let definition: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../infra/statemachines/payment.asl.json"
+    ))
+    .unwrap();
+    let retried: Vec<&str> = definition["States"]["Charge"]["Retry"][0]["ErrorEquals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    let name = |error| Diagnostic::from(error).error_type;
+    assert!(retried.contains(&name(PaymentError::ProviderUnavailable(String::new())).as_str()));
+    assert!(
+        retried.contains(
+            &name(PaymentError::LedgerUnavailable(InfrastructureError(
+                String::new()
+            )))
+            .as_str()
+        )
+    );
+    let conflict = PaymentError::Conflict {
+        order: String::new(),
+        on_record: String::new(),
+        requested: String::new(),
+    };
+    assert!(
+        !retried.contains(&name(conflict).as_str()),
+        "a conflict is permanent"
+    );
+}
