@@ -151,22 +151,9 @@ async fn follow(
     );
 
     for event in &events {
-        let event_id = event["detail"]["metadata"]["eventId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        eventually(
-            &format!("{} in the catch-all log group", event["detail-type"]),
-            FLOW,
-            || async {
-                world
-                    .catch_all_log_lines(&event_id)
-                    .await
-                    .into_iter()
-                    .next()
-            },
-        )
-        .await;
+        let event_id = event["detail"]["metadata"]["eventId"].as_str().unwrap();
+        let logged = world.logged_event(event_id, FLOW).await;
+        assert_eq!(logged["detail"], event["detail"]);
     }
     (events, sent)
 }
@@ -338,7 +325,12 @@ async fn twenty_orders_at_once_all_complete() {
     let world = World::connect().await;
     let run = unique_id("e2e-burst");
     let orders = (1..=20).map(|n| place_and_follow(&world, format!("{run}-{n:02}"), n));
-    report(&world, "20 orders at once", futures_join_all(orders).await).await;
+    report(
+        &world,
+        "20 orders at once",
+        futures::future::join_all(orders).await,
+    )
+    .await;
 }
 
 /// Places an order and waits for it to complete: its id, when it was posted, and how long it took.
@@ -439,33 +431,4 @@ async fn timeline(
         execution_stopped: execution.and_then(|e| e.1),
         completed: time(2, "occurredAt"),
     }
-}
-
-/// Runs futures concurrently on the current task (the suite has no `futures` dependency).
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut results: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, result) in pinned.iter_mut().zip(results.iter_mut()) {
-            if result.is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(value) => *result = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    results
-        .into_iter()
-        .map(|r| r.expect("every future finished"))
-        .collect()
 }

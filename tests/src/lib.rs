@@ -285,6 +285,17 @@ impl World {
             .collect()
     }
 
+    /// The event with id `event_id` as the catch-all rule logged it, waiting up to `timeout`.
+    pub async fn logged_event(&self, event_id: &str, timeout: Duration) -> Value {
+        let line = eventually(
+            &format!("event {event_id} in the catch-all log group"),
+            timeout,
+            || async { self.catch_all_log_lines(event_id).await.into_iter().next() },
+        )
+        .await;
+        serde_json::from_str(&line).expect("a catch-all log line is the EventBridge event")
+    }
+
     /// Messages of the catch-all log group that mention `text`.
     pub async fn catch_all_log_lines(&self, text: &str) -> Vec<String> {
         // Matched here rather than with a filter pattern, which LocalStack does not apply.

@@ -37,11 +37,10 @@ impl From<NotifyError> for lambda_runtime::Diagnostic {
 pub async fn handle<N: Notifier, S: IdempotencyStore>(
     notifier: &N,
     once: &Idempotent<S>,
-    event: EventBridgeEvent<Value>,
+    event: EventBridgeEvent<Box<RawValue>>,
 ) -> Result<Outcome<String>, NotifyError> {
-    let detail = serde_json::to_string(&event.detail).map_err(EventDecodeError::Envelope)?;
     let envelope: EventEnvelope<Box<RawValue>> =
-        serde_json::from_str(&detail).map_err(EventDecodeError::Envelope)?;
+        serde_json::from_str(event.detail.get()).map_err(EventDecodeError::Envelope)?;
     let metadata = &envelope.metadata;
     let notification =
         match SystemEvent::decode(&metadata.event_type, metadata.event_version, &envelope.data) {

@@ -5,7 +5,7 @@ use adapters::{DynamoDbIdempotencyStore, SnsNotifier};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use domain::idempotency::Idempotent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// How long a sent message is remembered; redeliveries come within minutes.
 const REMEMBER: Duration = Duration::from_secs(24 * 60 * 60);
@@ -26,7 +26,7 @@ async fn main() -> Result<(), Error> {
     );
     let (notifier, once) = (&notifier, &once);
     lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
+        move |event: LambdaEvent<EventBridgeEvent<Box<RawValue>>>| async move {
             notification::handle(notifier, once, event.payload)
                 .await
                 .map(|_| ())

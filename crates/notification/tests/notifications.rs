@@ -6,6 +6,7 @@ use adapters::memory::{InMemoryIdempotencyStore, InMemoryNotifier};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use domain::idempotency::{IdempotencyError, IdempotencyStore, Idempotent, Outcome};
 use notification::{NotifyError, handle};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 struct World {
@@ -61,7 +62,10 @@ async fn send(
     world: &World,
     event: EventBridgeEvent<Value>,
 ) -> Result<Outcome<String>, NotifyError> {
-    handle(&world.notifier, &world.once, event).await
+    // Delivered as Lambda does: the detail as raw JSON.
+    let raw: EventBridgeEvent<Box<RawValue>> =
+        serde_json::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
+    handle(&world.notifier, &world.once, raw).await
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use domain::order::{OrderCommand, OrderError};
 use domain::payment::PaymentEvent;
 use domain::ports::EventStore;
 use domain::{Causation, DomainEvent};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// The component name written into the events it produces.
 pub const PRODUCER: &str = "update-order";
@@ -55,10 +55,10 @@ impl From<UpdateError> for lambda_runtime::Diagnostic {
 
 pub async fn handle<S: EventStore>(
     store: &S,
-    event: EventBridgeEvent<Value>,
+    event: EventBridgeEvent<Box<RawValue>>,
 ) -> Result<Outcome, UpdateError> {
-    let detail = serde_json::to_string(&event.detail).map_err(EventDecodeError::Envelope)?;
-    let envelope = decode_detail(&detail, PaymentEvent::decode)?;
+    // The detail stays raw JSON until the envelope says which event it is.
+    let envelope = decode_detail(event.detail.get(), PaymentEvent::decode)?;
     let key = envelope.data.order_id().key();
     let command = match &envelope.data {
         PaymentEvent::Succeeded(paid) => OrderCommand::Complete {

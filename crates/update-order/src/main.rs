@@ -2,7 +2,7 @@ use adapters::DynamoDbEventStore;
 use adapters::config::{self, required_env};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
     let store = DynamoDbEventStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
     let store = &store;
     lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
+        move |event: LambdaEvent<EventBridgeEvent<Box<RawValue>>>| async move {
             update_order::handle(store, event.payload).await.map(|_| ())
         },
     ))

@@ -11,6 +11,7 @@ use domain::order::repository;
 use domain::order::{Order, OrderCommand, OrderError, OrderEvent, OrderId, OrderStatus};
 use domain::ports::{AppendError, EventStore, InfrastructureError};
 use domain::{Causation, Currency, Money, RecordedEvent};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use update_order::{Outcome, UpdateError, handle};
 
@@ -65,6 +66,16 @@ fn payment_event(detail_type: &str, event_id: &str, data: Value) -> EventBridgeE
     .unwrap()
 }
 
+/// Delivers an event as Lambda does: its detail as raw JSON.
+async fn apply<S: EventStore>(
+    store: &S,
+    event: EventBridgeEvent<Value>,
+) -> Result<Outcome, UpdateError> {
+    let raw: EventBridgeEvent<Box<RawValue>> =
+        serde_json::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
+    handle(store, raw).await
+}
+
 fn succeeded(event_id: &str) -> EventBridgeEvent<Value> {
     payment_event(
         "PaymentSucceeded",
@@ -91,7 +102,7 @@ async fn payment_succeeded_completes_the_order_through_the_event_store() {
     given_a_created_order(&store).await;
     let payment_id = new_id();
 
-    let outcome = handle(&store, succeeded(&payment_id)).await.unwrap();
+    let outcome = apply(&store, succeeded(&payment_id)).await.unwrap();
 
     assert_eq!(outcome, Outcome::Transitioned("OrderCompleted"));
     let (order, events) = stored(&store).await;
@@ -124,7 +135,7 @@ async fn payment_failed_cancels_the_order_with_the_reason() {
     let store = InMemoryEventStore::default();
     given_a_created_order(&store).await;
 
-    let outcome = handle(&store, failed(&new_id())).await.unwrap();
+    let outcome = apply(&store, failed(&new_id())).await.unwrap();
 
     assert_eq!(outcome, Outcome::Transitioned("OrderCancelled"));
     let (order, events) = stored(&store).await;
@@ -143,14 +154,14 @@ async fn a_duplicate_payment_result_changes_nothing() {
     let store = InMemoryEventStore::default();
     given_a_created_order(&store).await;
     let event_id = new_id();
-    handle(&store, succeeded(&event_id)).await.unwrap();
+    apply(&store, succeeded(&event_id)).await.unwrap();
 
     assert_eq!(
-        handle(&store, succeeded(&event_id)).await.unwrap(),
+        apply(&store, succeeded(&event_id)).await.unwrap(),
         Outcome::AlreadyApplied
     );
     assert_eq!(
-        handle(&store, succeeded(&new_id())).await.unwrap(),
+        apply(&store, succeeded(&new_id())).await.unwrap(),
         Outcome::AlreadyApplied
     );
     assert_eq!(store.events().len(), 2);
@@ -160,9 +171,9 @@ async fn a_duplicate_payment_result_changes_nothing() {
 async fn a_late_contradicting_result_is_ignored() {
     let store = InMemoryEventStore::default();
     given_a_created_order(&store).await;
-    handle(&store, succeeded(&new_id())).await.unwrap();
+    apply(&store, succeeded(&new_id())).await.unwrap();
 
-    let outcome = handle(&store, failed(&new_id())).await.unwrap();
+    let outcome = apply(&store, failed(&new_id())).await.unwrap();
 
     assert_eq!(
         outcome,
@@ -180,7 +191,7 @@ async fn a_late_contradicting_result_is_ignored() {
 #[tokio::test]
 async fn a_result_for_an_unknown_order_is_an_error_so_it_is_retried_then_parked() {
     let store = InMemoryEventStore::default();
-    let error = handle(&store, succeeded(&new_id())).await.unwrap_err();
+    let error = apply(&store, succeeded(&new_id())).await.unwrap_err();
     assert!(
         matches!(error, UpdateError::UnknownOrder(ref key) if key == "101"),
         "{error:?}"
@@ -195,13 +206,13 @@ async fn an_unreadable_event_is_an_error() {
     let mut event = succeeded(&new_id());
     event.detail["data"]["amount"] = json!("a lot");
     assert!(matches!(
-        handle(&store, event).await,
+        apply(&store, event).await,
         Err(UpdateError::Unreadable(_))
     ));
     let mut event = succeeded(&new_id());
     event.detail["metadata"]["eventType"] = json!("PaymentRefunded");
     assert!(matches!(
-        handle(&store, event).await,
+        apply(&store, event).await,
         Err(UpdateError::Unreadable(_))
     ));
     assert_eq!(store.events().len(), 1);
@@ -246,7 +257,7 @@ async fn a_version_conflict_is_decided_again_from_fresh_state() {
         appends: Arc::new(AtomicUsize::new(0)),
     };
 
-    let outcome = handle(&store, succeeded(&new_id())).await.unwrap();
+    let outcome = apply(&store, succeeded(&new_id())).await.unwrap();
 
     // The other writer completed the order; decided again, this delivery has nothing to add.
     assert_eq!(outcome, Outcome::AlreadyApplied);
@@ -278,7 +289,7 @@ async fn endless_conflicts_give_up_after_a_bounded_number_of_attempts() {
     given_a_created_order(&inner).await;
     let store = AlwaysBehind(inner, Arc::new(AtomicUsize::new(0)));
 
-    let error = handle(&store, succeeded(&new_id())).await.unwrap_err();
+    let error = apply(&store, succeeded(&new_id())).await.unwrap_err();
 
     assert!(matches!(error, UpdateError::Execute(_)), "{error:?}");
     assert_eq!(
@@ -296,7 +307,7 @@ async fn fifty_concurrent_deliveries_of_one_result_make_one_transition() {
         .map(|_| {
             let store = store.clone();
             let event = succeeded(&event_id);
-            tokio::spawn(async move { handle(&store, event).await.unwrap() })
+            tokio::spawn(async move { apply(&store, event).await.unwrap() })
         })
         .collect();
     let mut transitioned = 0;
