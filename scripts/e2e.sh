@@ -41,6 +41,17 @@ json() {
 
 header() { printf '%s\n' "$HEADERS" | sed -n "s/^$1: *//Ip" | head -n1; }
 
+# wait_for_order ID: polls GET /orders/ID until it answers 200: reads come from the order views,
+# which the projection keeps up to date a moment after each write (eventual consistency).
+wait_for_order() {
+    local deadline=$((SECONDS + FLOW_TIMEOUT))
+    request GET "/orders/$1"
+    while [[ "$STATUS" != 200 ]] && ((SECONDS < deadline)); do
+        sleep 0.25
+        request GET "/orders/$1"
+    done
+}
+
 # wait_for_status ID STATUS: polls GET /orders/ID until it shows STATUS, for at most FLOW_TIMEOUT
 # seconds (no fixed sleeps: it returns as soon as the order gets there). Prints the last status.
 FLOW_TIMEOUT="${FLOW_TIMEOUT:-90}"
@@ -77,8 +88,8 @@ check "  with status CREATED" "$(json 'b["status"]')" CREATED
 check "  and id 101" "$(json 'b["id"]')" 101
 check "  and a Location header" "$(header location)" /orders/101
 
-request GET /orders/101
-check "GET /orders/101 finds the order" "$STATUS" 200
+wait_for_order 101
+check "GET /orders/101 finds the order (once the views caught up)" "$STATUS" 200
 check "  with its amount" "$(json 'b["amount"]')" 100
 check "  in USD" "$(json 'b["currency"]')" USD
 check "  and a status" "$(json 'b["status"] in ("CREATED", "COMPLETED", "CANCELLED")')" true
@@ -94,7 +105,7 @@ check "the same POST again is accepted again" "$STATUS" 202
 check "  with the same answer" "$BODY" "$first"
 request POST /orders "{\"id\":\"$run_id\",\"amount\":60}"
 check "the same id with another amount is a conflict" "$STATUS" 409
-request GET "/orders/$run_id"
+wait_for_order "$run_id"
 check "GET shows the order as placed" "$(json '(b["amount"], b["items"][0]["productId"])')" '[59.98, "PROD_001"]'
 
 # The flow of the original demo: payment, then the order's final state.

@@ -57,6 +57,7 @@ AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION="$LOCAL_REG
     --endpoint-url "$LOCAL_ENDPOINT" \
     --parameter "Architecture=$(host_architecture)" \
     --parameter "SimulatedOutageCustomer=$SIMULATED_OUTAGE_CUSTOMER" \
+    --parameter "SnapshotEvery=$SNAPSHOT_EVERY" \
     --env-file "$STACK_ENV"
 
 step "5/5 placing an order and following it to the end"

@@ -28,6 +28,12 @@ phase() { # phase NAME COMMAND...: runs a phase and records how long it took
     "$@"
     timings+=("$(printf '%-28s %5d s' "$name" $((SECONDS - t0)))")
 }
+run_admin_commands() {
+    local admin=(cargo run --quiet --locked -p admin --)
+    run "${admin[@]}" publish-pending --older-than 0 --dry-run
+    run "${admin[@]}" replay --order 101 --dry-run
+    run "${admin[@]}" rebuild-views --in-place
+}
 report() {
     log "timings:"
     local line
@@ -49,6 +55,8 @@ if [[ $e2e == 1 ]]; then
     phase "local stack up" "$REPO/scripts/local-up.sh"
     phase "e2e: Rust suite" cargo test -p e2e --locked -- --nocapture
     phase "e2e: curl checks" "$REPO/scripts/e2e.sh"
+    # The operations commands as people run them (their logic is exercised by the Rust suite).
+    phase "ops: eda-admin" run_admin_commands
 fi
 
 report

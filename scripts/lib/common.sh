@@ -9,10 +9,12 @@ LOCAL_ENDPOINT="http://127.0.0.1:4566"
 LOCAL_REGION="us-east-1"
 LOCAL_STACK_NAME="eda-demo"
 # Every function of the system: one crate and one binary each, built once by cargo lambda.
-FUNCTIONS="create-order,outbox-processor,payment,update-order,notification"
+FUNCTIONS="create-order,outbox-processor,projection,payment,update-order,notification"
 # On the local stack the payment function fails, as if its provider were down, for this customer:
 # the e2e suites drive the payment error path with it (template parameter SimulatedOutageCustomer).
 SIMULATED_OUTAGE_CUSTOMER="payment-provider-down"
+# Orders have few events; on the local stack a snapshot every 2 makes every paid order use one.
+SNAPSHOT_EVERY=2
 # Files the template reads from the artifact bucket beside the function zips.
 ASSETS=(payment.asl.json="$REPO/infra/statemachines/payment.asl.json")
 

@@ -28,6 +28,11 @@ pub struct Stack {
     pub catch_all_log_group: String,
     pub payment_state_machine: String,
     pub notification_topic: String,
+    pub order_views_table: String,
+    pub payments_table: String,
+    pub outbox_function: String,
+    pub projection_function: String,
+    pub payment_function: String,
     /// Orders of this customer fail payment, when the stack simulates a provider outage.
     pub simulated_outage_customer: Option<String>,
 }
@@ -64,6 +69,11 @@ impl Stack {
             catch_all_log_group: var("CATCH_ALL_LOG_GROUP_NAME"),
             payment_state_machine: var("PAYMENT_STATE_MACHINE_ARN"),
             notification_topic: var("NOTIFICATION_TOPIC_ARN"),
+            order_views_table: var("ORDER_VIEWS_TABLE_NAME"),
+            payments_table: var("PAYMENTS_TABLE_NAME"),
+            outbox_function: var("OUTBOX_PROCESSOR_FUNCTION_NAME"),
+            projection_function: var("PROJECTION_FUNCTION_NAME"),
+            payment_function: var("PAYMENT_FUNCTION_NAME"),
             simulated_outage_customer: vars.get("SIMULATED_OUTAGE_CUSTOMER").map(|v| v.to_string()),
         }
     }
@@ -105,6 +115,7 @@ pub struct World {
     pub sqs: aws_sdk_sqs::Client,
     pub sfn: aws_sdk_sfn::Client,
     pub sns: aws_sdk_sns::Client,
+    pub lambda: aws_sdk_lambda::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
@@ -130,6 +141,7 @@ impl World {
             sqs: aws_sdk_sqs::Client::new(&config),
             sfn: aws_sdk_sfn::Client::new(&config),
             sns: aws_sdk_sns::Client::new(&config),
+            lambda: aws_sdk_lambda::Client::new(&config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
             stack,
         }
@@ -192,6 +204,79 @@ impl World {
             .unwrap_or_default()
     }
 
+    /// The settings the operations commands (`eda-admin`) need for this stack.
+    pub fn admin_settings(&self) -> admin::Settings {
+        admin::Settings {
+            event_store_table: self.stack.event_store_table.clone(),
+            views_table: self.stack.order_views_table.clone(),
+            event_bus: self.stack.event_bus.clone(),
+            region: Some(self.stack.region.clone()),
+            endpoint: self.stack.endpoint.clone(),
+        }
+    }
+
+    /// Invokes a function synchronously with `payload`; its JSON result, or its error.
+    pub async fn invoke(&self, function: &str, payload: &Value) -> Result<Value, String> {
+        let output = self
+            .lambda
+            .invoke()
+            .function_name(function)
+            .payload(aws_sdk_lambda::primitives::Blob::new(payload.to_string()))
+            .send()
+            .await
+            .map_err(|e| format!("invoke {function}: {e}"))?;
+        let body = output.payload.map(|p| p.into_inner()).unwrap_or_default();
+        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        match output.function_error {
+            Some(kind) => Err(format!("{kind}: {body}")),
+            None => Ok(body),
+        }
+    }
+
+    /// A DynamoDB stream batch holding the stored event `version` of order `key` as an INSERT,
+    /// as Lambda delivers it: to hand to a stream consumer again.
+    pub async fn stream_batch_of(&self, key: &str, version: u64, sequence_number: &str) -> Value {
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(&self.stack.event_store_table)
+            .key("aggregateId", AttributeValue::S(key.to_owned()))
+            .key("version", AttributeValue::N(version.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("read a stored event")
+            .item
+            .unwrap_or_else(|| panic!("no event {key}/{version}"));
+        let image: serde_json::Map<String, Value> = item
+            .iter()
+            .filter_map(|(name, value)| {
+                let typed = match value {
+                    AttributeValue::S(text) => json!({"S": text}),
+                    AttributeValue::N(number) => json!({"N": number}),
+                    _ => return None,
+                };
+                Some((name.clone(), typed))
+            })
+            .filter(|(name, _)| name != "publishedAt")
+            .collect();
+        json!({"Records": [{
+            "eventID": format!("redelivery-{sequence_number}"),
+            "eventName": "INSERT",
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": self.stack.region,
+            "dynamodb": {
+                "ApproximateCreationDateTime": 1_763_800_000.0,
+                "Keys": {"aggregateId": {"S": key}, "version": {"N": version.to_string()}},
+                "NewImage": image,
+                "SequenceNumber": sequence_number,
+                "SizeBytes": 500,
+                "StreamViewType": "NEW_IMAGE"
+            }
+        }]})
+    }
+
     /// Starts watching the bus for the events of one order: all of them, or those of the
     /// given types.
     pub async fn bus_probe(&self, order_id: &Value, event_types: &[&str]) -> BusProbe {
@@ -201,6 +286,19 @@ impl World {
     /// Starts watching the notification topic for the messages about one order.
     pub async fn notification_probe(&self, order_key: &str) -> NotificationProbe {
         NotificationProbe::start(self, order_key).await
+    }
+
+    /// Polls `GET /orders/{key}` until the order view exists, and returns it.
+    pub async fn wait_for_order(&self, key: &str, timeout: Duration) -> Value {
+        eventually(
+            &format!("order {key} in the order views"),
+            timeout,
+            || async {
+                let reply = self.get(&format!("/orders/{key}")).await;
+                (reply.status == 200).then_some(reply.body)
+            },
+        )
+        .await
     }
 
     /// Polls `GET /orders/{key}` until the order has `status`; returns it and how long that took.

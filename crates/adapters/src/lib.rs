@@ -8,9 +8,11 @@ pub mod dynamodb;
 pub mod eventbridge;
 pub mod memory;
 pub mod sns;
+pub mod stream;
 
 pub use dynamodb::{
-    DynamoDbEventStore, DynamoDbIdempotencyStore, DynamoDbPaymentLedger, EventItem,
+    DynamoDbEventStore, DynamoDbIdempotencyStore, DynamoDbOrderViews, DynamoDbPaymentLedger,
+    DynamoDbSnapshotStore, EventItem,
 };
 pub use eventbridge::EventBridgePublisher;
 pub use sns::SnsNotifier;

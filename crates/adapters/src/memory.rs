@@ -6,9 +6,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use domain::idempotency::{Claim, IdempotencyStore};
+use domain::order::OrderView;
 use domain::ports::{
     AppendError, Charge, ChargeOnRecord, EventPublisher, EventStore, InfrastructureError,
-    Notification, Notifier, PaymentLedger, PublicationLog, PublishOutcome,
+    Notification, Notifier, OrderViews, Page, PageError, PaymentLedger, PublicationLog,
+    PublishOutcome, Snapshot, SnapshotStore, ViewWriteError,
 };
 use domain::{EventKey, RecordedEvent};
 use uuid::Uuid;
@@ -324,5 +326,87 @@ impl PaymentLedger for InMemoryPaymentLedger {
             currency: on_record.currency,
             new,
         })
+    }
+}
+
+/// Order views in memory, with the DynamoDB adapter's version check and customer listing.
+#[derive(Clone, Debug, Default)]
+pub struct InMemoryOrderViews {
+    views: Arc<Mutex<BTreeMap<String, OrderView>>>,
+}
+
+impl InMemoryOrderViews {
+    pub fn all(&self) -> Vec<OrderView> {
+        lock(&self.views).values().cloned().collect()
+    }
+}
+
+impl OrderViews for InMemoryOrderViews {
+    async fn get(&self, key: &str) -> Result<Option<OrderView>, InfrastructureError> {
+        Ok(lock(&self.views).get(key).cloned())
+    }
+
+    async fn put(&self, view: &OrderView, expected_version: u64) -> Result<(), ViewWriteError> {
+        let mut views = lock(&self.views);
+        let held = views.get(&view.id.key()).map_or(0, |v| v.version);
+        if held != expected_version {
+            return Err(ViewWriteError::Conflict);
+        }
+        views.insert(view.id.key(), view.clone());
+        Ok(())
+    }
+
+    /// Newest first; the cursor is simply how many orders were already returned.
+    async fn by_customer(
+        &self,
+        customer_id: &str,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<OrderView>, PageError> {
+        let skip: usize = cursor
+            .map(str::parse)
+            .transpose()
+            .map_err(|_| PageError::BadCursor)?
+            .unwrap_or(0);
+        let mut orders: Vec<OrderView> = lock(&self.views)
+            .values()
+            .filter(|v| v.customer_id.as_deref() == Some(customer_id))
+            .cloned()
+            .collect();
+        orders.sort_by_key(|view| std::cmp::Reverse((view.created_at, view.id.key())));
+        let items: Vec<OrderView> = orders
+            .iter()
+            .skip(skip)
+            .take(limit as usize)
+            .cloned()
+            .collect();
+        let next = skip + items.len();
+        Ok(Page {
+            next_cursor: (next < orders.len()).then(|| next.to_string()),
+            items,
+        })
+    }
+}
+
+/// Snapshots in memory: the latest per aggregate.
+#[derive(Clone, Debug, Default)]
+pub struct InMemorySnapshotStore {
+    snapshots: Arc<Mutex<HashMap<String, Snapshot>>>,
+}
+
+impl SnapshotStore for InMemorySnapshotStore {
+    async fn latest(&self, aggregate_id: &str) -> Result<Option<Snapshot>, InfrastructureError> {
+        Ok(lock(&self.snapshots).get(aggregate_id).cloned())
+    }
+
+    async fn save(&self, snapshot: &Snapshot) -> Result<(), InfrastructureError> {
+        let mut snapshots = lock(&self.snapshots);
+        if snapshots
+            .get(&snapshot.aggregate_id)
+            .is_none_or(|held| held.version < snapshot.version)
+        {
+            snapshots.insert(snapshot.aggregate_id.clone(), snapshot.clone());
+        }
+        Ok(())
     }
 }

@@ -3,8 +3,10 @@
 //! API Gateway sends every path and method here (a `{proxy+}` resource), so unknown routes and
 //! methods get the same JSON error bodies as everything else.
 
-use domain::order::{FieldError, IDENTIFIER_RULE, OrderId, OrderStatus, parse_new_order};
-use domain::ports::EventStore;
+use domain::order::{
+    FieldError, IDENTIFIER_RULE, OrderId, OrderStatus, OrderView, is_identifier, parse_new_order,
+};
+use domain::ports::{EventStore, OrderViews, PageError};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -19,6 +21,7 @@ const MAX_CORRELATION_ID: usize = 128;
 enum Route<'a> {
     PlaceOrder,
     GetOrder(&'a str),
+    CustomerOrders(&'a str),
 }
 
 enum RouteError {
@@ -26,7 +29,8 @@ enum RouteError {
     MethodNotAllowed { allow: &'static str },
 }
 
-/// `POST /orders` (and `/order`, the original demo's path) and `GET /orders/{id}`.
+/// `POST /orders` (and `/order`, the original demo's path), `GET /orders/{id}` and
+/// `GET /customers/{customerId}/orders`.
 fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, RouteError> {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match (segments.as_slice(), method) {
@@ -34,9 +38,15 @@ fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, RouteError> {
         (["orders" | "order"], _) => Err(RouteError::MethodNotAllowed { allow: "POST" }),
         (["orders", id], &Method::GET) => Ok(Route::GetOrder(id)),
         (["orders", _], _) => Err(RouteError::MethodNotAllowed { allow: "GET" }),
+        (["customers", customer, "orders"], &Method::GET) => Ok(Route::CustomerOrders(customer)),
+        (["customers", _, "orders"], _) => Err(RouteError::MethodNotAllowed { allow: "GET" }),
         _ => Err(RouteError::NotFound),
     }
 }
+
+/// Orders a page holds unless the client asks for fewer, and at most.
+const DEFAULT_PAGE: u32 = 20;
+const MAX_PAGE: u32 = 100;
 
 /// The body of every error response.
 #[derive(Debug, Serialize)]
@@ -49,13 +59,24 @@ pub struct ErrorBody {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
+struct OrderList<'a> {
+    orders: &'a [OrderView],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Accepted<'a> {
     id: &'a OrderId,
     status: OrderStatus,
     correlation_id: &'a str,
 }
 
-pub async fn handle<S: EventStore>(service: &OrderService<S>, request: Request) -> Response<Body> {
+pub async fn handle<S: EventStore, V: OrderViews>(
+    service: &OrderService<S, V>,
+    request: Request,
+) -> Response<Body> {
     let path = match request.raw_http_path() {
         "" => request.uri().path().to_owned(),
         raw => raw.to_owned(),
@@ -63,6 +84,7 @@ pub async fn handle<S: EventStore>(service: &OrderService<S>, request: Request) 
     let response = match route(request.method(), &path) {
         Ok(Route::PlaceOrder) => place_order(service, &request).await,
         Ok(Route::GetOrder(id)) => get_order(service, id).await,
+        Ok(Route::CustomerOrders(customer)) => customer_orders(service, customer, &request).await,
         Err(RouteError::NotFound) => error(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -84,8 +106,8 @@ pub async fn handle<S: EventStore>(service: &OrderService<S>, request: Request) 
     response
 }
 
-async fn place_order<S: EventStore>(
-    service: &OrderService<S>,
+async fn place_order<S: EventStore, V: OrderViews>(
+    service: &OrderService<S, V>,
     request: &Request,
 ) -> Response<Body> {
     let correlation_id = match correlation_id(request) {
@@ -110,7 +132,10 @@ async fn place_order<S: EventStore>(
     }
 }
 
-async fn get_order<S: EventStore>(service: &OrderService<S>, id: &str) -> Response<Body> {
+async fn get_order<S: EventStore, V: OrderViews>(
+    service: &OrderService<S, V>,
+    id: &str,
+) -> Response<Body> {
     if !OrderId::is_valid_key(id) {
         return invalid(vec![FieldError::new(
             "id",
@@ -125,6 +150,52 @@ async fn get_order<S: EventStore>(service: &OrderService<S>, id: &str) -> Respon
             format!("order {id} does not exist"),
         ),
         Err(failure) => internal(&failure),
+    }
+}
+
+async fn customer_orders<S: EventStore, V: OrderViews>(
+    service: &OrderService<S, V>,
+    customer: &str,
+    request: &Request,
+) -> Response<Body> {
+    let query = request.query_string_parameters();
+    let mut errors = Vec::new();
+    if !is_identifier(customer) {
+        errors.push(FieldError::new(
+            "customerId",
+            format!("must be {IDENTIFIER_RULE}"),
+        ));
+    }
+    let limit = match query.first("limit").map(str::parse::<u32>) {
+        None => DEFAULT_PAGE,
+        Some(Ok(limit)) if (1..=MAX_PAGE).contains(&limit) => limit,
+        Some(_) => {
+            errors.push(FieldError::new(
+                "limit",
+                format!("must be an integer from 1 to {MAX_PAGE}"),
+            ));
+            DEFAULT_PAGE
+        }
+    };
+    if !errors.is_empty() {
+        return invalid(errors);
+    }
+    match service
+        .customer_orders(customer, limit, query.first("cursor"))
+        .await
+    {
+        Ok(page) => json(
+            StatusCode::OK,
+            &OrderList {
+                orders: &page.items,
+                next_cursor: page.next_cursor.as_deref(),
+            },
+        ),
+        Err(PageError::BadCursor) => invalid(vec![FieldError::new(
+            "cursor",
+            "is not a cursor this API gave out for this customer",
+        )]),
+        Err(PageError::Infrastructure(failure)) => internal(&failure),
     }
 }
 

@@ -1,8 +1,10 @@
-//! The order use cases, over any event store.
+//! The order use cases: placing an order (the command side, over the event store) and reading
+//! orders (the query side, over the order views the `projection` function keeps).
 
 use chrono::Utc;
-use domain::order::{NewOrder, Order, OrderCommand, OrderEvent, OrderId, OrderSummary, repository};
-use domain::ports::{AppendError, EventStore, InfrastructureError};
+use domain::order::repository::{self, OrderRepository};
+use domain::order::{NewOrder, Order, OrderCommand, OrderEvent, OrderId, OrderView};
+use domain::ports::{AppendError, EventStore, InfrastructureError, OrderViews, Page, PageError};
 use domain::{Causation, EventEnvelope};
 
 /// The component name written into every event's `metadata.producer`.
@@ -24,13 +26,17 @@ pub enum PlaceOrderError {
     Infrastructure(#[from] InfrastructureError),
 }
 
-pub struct OrderService<S> {
-    store: S,
+pub struct OrderService<S, V> {
+    orders: OrderRepository<S>,
+    views: V,
 }
 
-impl<S: EventStore> OrderService<S> {
-    pub fn new(store: S) -> Self {
-        OrderService { store }
+impl<S: EventStore, V: OrderViews> OrderService<S, V> {
+    pub fn new(store: S, views: V) -> Self {
+        OrderService {
+            orders: OrderRepository::new(store),
+            views,
+        }
     }
 
     /// Stores the order's `OrderCreated` event, which is the order: the outbox publishes it from
@@ -56,7 +62,7 @@ impl<S: EventStore> OrderService<S> {
             .map_err(|_| PlaceOrderError::Conflict(id.clone()))?;
         let (envelopes, recorded) =
             repository::record(&order, &id.key(), events, &causation, Utc::now());
-        match self.store.append(&recorded).await {
+        match self.orders.event_store().append(&recorded).await {
             Ok(()) => Ok(Receipt { id, correlation_id }),
             Err(AppendError::Conflict { .. }) => self.replay_of(&envelopes[0]).await,
             Err(AppendError::Infrastructure(error)) => Err(error.into()),
@@ -69,7 +75,7 @@ impl<S: EventStore> OrderService<S> {
         attempt: &EventEnvelope<OrderEvent>,
     ) -> Result<Receipt, PlaceOrderError> {
         let id = attempt.data.order_id().clone();
-        let (_, stored) = repository::load(&self.store, &id.key()).await?;
+        let stored = self.orders.history(&id.key()).await?;
         match stored.into_iter().next() {
             Some(original) if original.data == attempt.data => Ok(Receipt {
                 id: original.data.order_id().clone(),
@@ -79,9 +85,19 @@ impl<S: EventStore> OrderService<S> {
         }
     }
 
-    /// The order's current state, folded from its events; `None` if there is no such order.
-    pub async fn get(&self, key: &str) -> Result<Option<OrderSummary>, InfrastructureError> {
-        let (_, events) = repository::load(&self.store, key).await?;
-        Ok(OrderSummary::fold(&events))
+    /// The order as the query side has it (eventually consistent: a just-placed order may take
+    /// a moment to appear); `None` if there is no such order yet.
+    pub async fn get(&self, key: &str) -> Result<Option<OrderView>, InfrastructureError> {
+        self.views.get(key).await
+    }
+
+    /// A customer's orders, newest first.
+    pub async fn customer_orders(
+        &self,
+        customer_id: &str,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<OrderView>, PageError> {
+        self.views.by_customer(customer_id, limit, cursor).await
     }
 }

@@ -24,6 +24,15 @@ pub struct EventMetadata {
     pub causation_id: String,
     /// The component that wrote the event, e.g. `create-order`.
     pub producer: String,
+    /// Set when the event is published again from the event store by the replay command, so
+    /// consumers can tell a replay from the original delivery. Everything else is unchanged,
+    /// the event id included.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_millis::optional"
+    )]
+    pub replayed_at: Option<DateTime<Utc>>,
 }
 
 /// `metadata` plus the event's own `data`.
@@ -60,6 +69,7 @@ impl Causation {
                 correlation_id: self.correlation_id.clone(),
                 causation_id: self.causation_id.clone(),
                 producer: self.producer.clone(),
+                replayed_at: None,
             },
             data,
         }
@@ -89,6 +99,30 @@ pub mod rfc3339_millis {
         DateTime::parse_from_rfc3339(&text)
             .map(|at| at.with_timezone(&Utc))
             .map_err(serde::de::Error::custom)
+    }
+
+    /// The same, for an optional time.
+    pub mod optional {
+        use chrono::{DateTime, Utc};
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(
+            at: &Option<DateTime<Utc>>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match at {
+                Some(at) => super::serialize(at, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+            #[derive(Deserialize)]
+            struct Timestamp(#[serde(with = "super")] DateTime<Utc>);
+            Ok(Option::<Timestamp>::deserialize(deserializer)?.map(|Timestamp(at)| at))
+        }
     }
 }
 

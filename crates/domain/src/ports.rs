@@ -42,6 +42,59 @@ pub trait EventStore: Send + Sync {
         &self,
         aggregate_id: &str,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, InfrastructureError>> + Send;
+
+    /// The events of an aggregate after version `after`, oldest first: the tail behind a
+    /// snapshot. Stores that can read a range should.
+    fn load_after(
+        &self,
+        aggregate_id: &str,
+        after: u64,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, InfrastructureError>> + Send {
+        async move {
+            let mut events = self.load(aggregate_id).await?;
+            events.retain(|event| event.version > after);
+            Ok(events)
+        }
+    }
+}
+
+/// An aggregate's state at a version, so that loading it reads only the events after.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub aggregate_id: String,
+    pub version: u64,
+    /// The shape of `state`; a snapshot of another shape is ignored (and the events replayed).
+    pub schema: u32,
+    /// The state as JSON.
+    pub state: String,
+    pub taken_at: DateTime<Utc>,
+}
+
+pub trait SnapshotStore: Send + Sync {
+    fn latest(
+        &self,
+        aggregate_id: &str,
+    ) -> impl Future<Output = Result<Option<Snapshot>, InfrastructureError>> + Send;
+
+    /// Keeps `snapshot` unless a newer one is stored.
+    fn save(
+        &self,
+        snapshot: &Snapshot,
+    ) -> impl Future<Output = Result<(), InfrastructureError>> + Send;
+}
+
+/// For services that do not snapshot: nothing is ever stored.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoSnapshots;
+
+impl SnapshotStore for NoSnapshots {
+    async fn latest(&self, _: &str) -> Result<Option<Snapshot>, InfrastructureError> {
+        Ok(None)
+    }
+
+    async fn save(&self, _: &Snapshot) -> Result<(), InfrastructureError> {
+        Ok(())
+    }
 }
 
 /// What became of one entry of a publish call.
@@ -59,6 +112,33 @@ pub trait EventPublisher: Send + Sync {
     const MAX_BATCH_BYTES: usize;
 
     fn entry_size(&self, event: &RecordedEvent) -> usize;
+
+    /// Cuts `events` into runs that fit in one `publish` call each, in order: the index ranges
+    /// of the batches.
+    fn batch_ranges<'a>(
+        &self,
+        events: impl IntoIterator<Item = &'a RecordedEvent>,
+    ) -> Vec<std::ops::Range<usize>> {
+        let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut bytes = 0;
+        for (index, event) in events.into_iter().enumerate() {
+            let size = self.entry_size(event);
+            match ranges.last_mut() {
+                Some(batch)
+                    if batch.len() < Self::MAX_BATCH_ENTRIES
+                        && bytes + size <= Self::MAX_BATCH_BYTES =>
+                {
+                    batch.end = index + 1;
+                    bytes += size;
+                }
+                _ => {
+                    ranges.push(index..index + 1);
+                    bytes = size;
+                }
+            }
+        }
+        ranges
+    }
 
     /// Publishes one batch and reports each entry's fate, in order. `Err` means the call as a
     /// whole failed and nothing is known to be published.
@@ -133,4 +213,52 @@ pub trait PaymentLedger: Send + Sync {
         &self,
         charge: &Charge,
     ) -> impl Future<Output = Result<ChargeOnRecord, InfrastructureError>> + Send;
+}
+
+/// One page of a list, and where the next one starts (absent on the last page).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Opaque: hand it back to get the next page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ViewWriteError {
+    /// The stored view is not at the expected version: another writer moved it.
+    #[error("the view changed meanwhile")]
+    Conflict,
+    #[error(transparent)]
+    Infrastructure(#[from] InfrastructureError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("the cursor is not one this API gave out")]
+    BadCursor,
+    #[error(transparent)]
+    Infrastructure(#[from] InfrastructureError),
+}
+
+/// The order views (the query side's read models), and the list of each customer's orders.
+pub trait OrderViews: Send + Sync {
+    fn get(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<crate::order::OrderView>, InfrastructureError>> + Send;
+
+    /// Stores `view` if the stored one is still at `expected_version` (0: none is stored).
+    fn put(
+        &self,
+        view: &crate::order::OrderView,
+        expected_version: u64,
+    ) -> impl Future<Output = Result<(), ViewWriteError>> + Send;
+
+    /// A customer's orders, newest first, `limit` at a time.
+    fn by_customer(
+        &self,
+        customer_id: &str,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<Page<crate::order::OrderView>, PageError>> + Send;
 }

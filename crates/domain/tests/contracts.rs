@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use domain::events::SystemEvent;
-use domain::order::{LineItem, OrderCancelled, OrderCompleted, OrderCreated, OrderEvent, OrderId};
+use domain::order::{
+    Channel, LineItem, OrderCancelled, OrderCompleted, OrderCreated, OrderEvent, OrderId,
+};
 use domain::payment::{PAYMENT_SERVICE, PaymentEvent, PaymentFailed, PaymentSucceeded};
 use domain::{Causation, Currency, DomainEvent, Money};
 use serde_json::Value;
@@ -37,6 +39,7 @@ fn every_event() -> Vec<SystemEvent> {
             currency: Currency::DEFAULT,
             customer_id: None,
             items: vec![],
+            channel: None,
         }),
         OrderEvent::Created(OrderCreated {
             order_id: OrderId::Text("ord-7".into()),
@@ -48,6 +51,7 @@ fn every_event() -> Vec<SystemEvent> {
                 quantity: 2,
                 price: Money::from_cents(2_999),
             }],
+            channel: Some(Channel::Mobile),
         }),
         OrderEvent::Completed(OrderCompleted {
             order_id: OrderId::Number(101),
@@ -134,14 +138,23 @@ fn every_sample_is_a_valid_eventbridge_event_the_domain_reads_back_unchanged() {
 
         let data = RawValue::from_string(detail["data"].to_string()).unwrap();
         let event_type = detail["metadata"]["eventType"].as_str().unwrap();
-        let event = SystemEvent::decode(event_type, 1, &data)
+        let version = detail["metadata"]["eventVersion"].as_u64().unwrap() as u32;
+        let event = SystemEvent::decode(event_type, version, &data)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!(
-            serde_json::to_value(&event).unwrap(),
-            detail["data"],
-            "{}",
-            path.display()
-        );
+        if version == event.event_version() {
+            assert_eq!(
+                serde_json::to_value(&event).unwrap(),
+                detail["data"],
+                "{}",
+                path.display()
+            );
+        } else {
+            // An older version: read as the current one, which the current schema accepts.
+            let mut upcast = detail.clone();
+            upcast["metadata"]["eventVersion"] = event.event_version().into();
+            upcast["data"] = serde_json::to_value(&event).unwrap();
+            assert_valid(&upcast);
+        }
         seen.push(event.event_type());
     }
     seen.sort();
@@ -149,19 +162,26 @@ fn every_sample_is_a_valid_eventbridge_event_the_domain_reads_back_unchanged() {
     let mut expected: Vec<&str> = every_event().iter().map(|e| e.event_type()).collect();
     expected.sort();
     expected.dedup();
-    assert_eq!(seen, expected, "one sample per event type");
+    assert_eq!(seen, expected, "a sample of every event type");
 }
 
 #[test]
 fn the_schemas_reject_what_breaks_the_contract() {
     let sample = read_json(&events_dir().join("samples/OrderCreated.json"));
     let valid = &sample["detail"];
+    assert_eq!(
+        valid["metadata"]["eventVersion"], 2,
+        "the sample is of the current version"
+    );
     // The sample's detail with the field at a JSON pointer replaced, or removed.
     let broken = |pointer: &str, value: Option<Value>| {
         let mut detail = valid.clone();
         let (parent, last) = pointer.rsplit_once('/').unwrap();
         let parent = detail.pointer_mut(parent).unwrap();
         match (value, parent) {
+            (Some(value), Value::Object(fields)) => {
+                fields.insert(last.to_owned(), value);
+            }
             (Some(value), parent) => *parent.pointer_mut(&format!("/{last}")).unwrap() = value,
             (None, Value::Object(fields)) => {
                 fields.remove(last);
@@ -170,7 +190,7 @@ fn the_schemas_reject_what_breaks_the_contract() {
         }
         detail
     };
-    let validator = event_contracts::validator("OrderCreated", 1).unwrap();
+    let validator = event_contracts::validator("OrderCreated", 2).unwrap();
     for (what, detail) in [
         ("no eventId", broken("/metadata/eventId", None)),
         (
@@ -196,6 +216,14 @@ fn the_schemas_reject_what_breaks_the_contract() {
         ),
         ("no currency", broken("/data/currency", None)),
         (
+            "an unknown channel",
+            broken("/data/channel", Some("fax".into())),
+        ),
+        (
+            "replayedAt not a time",
+            broken("/metadata/replayedAt", Some("later".into())),
+        ),
+        (
             "quantity zero",
             broken("/data/items/0/quantity", Some(0.into())),
         ),
@@ -206,4 +234,23 @@ fn the_schemas_reject_what_breaks_the_contract() {
         );
     }
     assert!(validator.is_valid(valid));
+}
+
+#[test]
+fn a_version_1_order_created_reads_as_version_2() {
+    let sample = read_json(&events_dir().join("samples/OrderCreated.v1.json"));
+    assert_eq!(sample["detail"]["metadata"]["eventVersion"], 1);
+    assert_valid(&sample["detail"]);
+    let data = RawValue::from_string(sample["detail"]["data"].to_string()).unwrap();
+    let OrderEvent::Created(created) = OrderEvent::decode("OrderCreated", 1, &data).unwrap() else {
+        panic!("not an OrderCreated");
+    };
+    assert_eq!(
+        created.currency,
+        Currency::DEFAULT,
+        "v1 without a currency meant US dollars"
+    );
+    assert_eq!(created.channel, None);
+    assert_eq!(created.amount, Money::from_cents(10_000));
+    assert_eq!(OrderEvent::Created(created).event_version(), 2);
 }

@@ -18,6 +18,7 @@ macro_rules! schemas {
 pub const SCHEMAS: &[(&str, &str)] = schemas![
     "common.json",
     "OrderCreated.v1.json",
+    "OrderCreated.v2.json",
     "OrderCompleted.v1.json",
     "OrderCancelled.v1.json",
     "PaymentSucceeded.v1.json",

@@ -8,19 +8,11 @@
 
 use std::collections::HashSet;
 
+use adapters::stream::StreamedEvent;
 use chrono::Utc;
 use domain::ports::{EventPublisher, PublicationLog, PublishOutcome};
 use domain::{EventKey, RecordedEvent};
 use futures::future::join_all;
-
-/// One record of a stream batch, as far as the outbox cares.
-#[derive(Debug)]
-pub struct OutboxRecord {
-    /// The stream's sequence number: what Lambda needs to retry this record.
-    pub sequence_number: String,
-    /// The stored event, or why the record could not be read as one.
-    pub event: Result<RecordedEvent, String>,
-}
 
 /// What happened to a batch.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -42,7 +34,7 @@ impl<P: EventPublisher, L: PublicationLog> Outbox<P, L> {
         Outbox { publisher, log }
     }
 
-    pub async fn relay(&self, records: Vec<OutboxRecord>) -> RelayReport {
+    pub async fn relay(&self, records: Vec<StreamedEvent>) -> RelayReport {
         let mut report = RelayReport::default();
         let mut failed = HashSet::new();
         let mut pending = Vec::with_capacity(records.len());
@@ -74,7 +66,12 @@ impl<P: EventPublisher, L: PublicationLog> Outbox<P, L> {
             }
         }
 
-        let batches = self.batches(&pending);
+        let batches: Vec<&[(&str, &RecordedEvent)]> = self
+            .publisher
+            .batch_ranges(pending.iter().map(|(_, event)| *event))
+            .into_iter()
+            .map(|range| &pending[range])
+            .collect();
         let outcomes = join_all(batches.iter().map(|batch| self.publish(batch))).await;
         for (batch, outcome) in batches.iter().zip(outcomes) {
             for ((sequence_number, _), published) in batch.iter().zip(outcome) {
@@ -93,31 +90,6 @@ impl<P: EventPublisher, L: PublicationLog> Outbox<P, L> {
             .map(str::to_owned)
             .collect();
         report
-    }
-
-    /// Consecutive runs of events that fit in one publish call.
-    fn batches<'a>(
-        &self,
-        pending: &[(&'a str, &'a RecordedEvent)],
-    ) -> Vec<Vec<(&'a str, &'a RecordedEvent)>> {
-        let mut batches: Vec<Vec<(&str, &RecordedEvent)>> = Vec::new();
-        let mut bytes = 0;
-        for &(sequence_number, event) in pending {
-            let size = self.publisher.entry_size(event);
-            let fits = batches.last().is_some_and(|batch| {
-                batch.len() < P::MAX_BATCH_ENTRIES && bytes + size <= P::MAX_BATCH_BYTES
-            });
-            if !fits {
-                batches.push(Vec::with_capacity(P::MAX_BATCH_ENTRIES));
-                bytes = 0;
-            }
-            bytes += size;
-            batches
-                .last_mut()
-                .expect("a batch was just pushed")
-                .push((sequence_number, event));
-        }
-        batches
     }
 
     /// Publishes one batch and records what reached the bus; `true` per entry that did.

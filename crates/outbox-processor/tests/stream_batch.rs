@@ -21,6 +21,7 @@ fn order_created(id: u64) -> RecordedEvent {
             currency: Currency::DEFAULT,
             customer_id: None,
             items: vec![],
+            channel: None,
         }),
         chrono::Utc::now(),
     );

@@ -1,23 +1,51 @@
 //! The payment task of the payment state machine: charges an order, once.
 //!
-//! There is no real payment provider: a charge is its record in the payment ledger, written with
-//! a condition on the order id, so a task that Step Functions retries (or an order whose
-//! `OrderCreated` arrives twice) is charged once and always gets the same payment id back.
+//! There is no real payment provider: a charge is its record in the payment ledger. Charging is
+//! idempotent per order, twice over: the shared idempotency records (keyed by the order) answer
+//! a retried task, or a second run of the workflow for the same order, with the first charge's
+//! result; and the ledger's record is written with a condition on the order id, so even without
+//! them an order could not be charged twice.
 
 use chrono::Utc;
-use domain::order::OrderCreated;
+use domain::idempotency::{IdempotencyError, IdempotencyStore, Idempotent, Outcome};
+use domain::order::{OrderCreated, OrderEvent};
 use domain::ports::{Charge, InfrastructureError, PaymentLedger};
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
 
-/// What the state machine sends: the order, as in its `OrderCreated`, and where it comes from.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// What the state machine sends: the order, as its `OrderCreated` event carries it (in that
+/// event's version: both are on the bus during a rollout), and where it comes from.
+#[derive(Clone, Debug)]
 pub struct ChargeRequest {
     pub order: OrderCreated,
     pub correlation_id: String,
     /// The `OrderCreated` event's id.
     pub causation_id: String,
+}
+
+impl<'de> Deserialize<'de> for ChargeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Payload {
+            order: Box<serde_json::value::RawValue>,
+            order_event_version: u32,
+            correlation_id: String,
+            causation_id: String,
+        }
+        let payload = Payload::deserialize(deserializer)?;
+        let order =
+            match OrderEvent::decode("OrderCreated", payload.order_event_version, &payload.order) {
+                Ok(OrderEvent::Created(order)) => order,
+                Ok(_) => unreachable!("an OrderCreated decodes as OrderCreated"),
+                Err(error) => return Err(serde::de::Error::custom(error)),
+            };
+        Ok(ChargeRequest {
+            order,
+            correlation_id: payload.correlation_id,
+            causation_id: payload.causation_id,
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +68,8 @@ pub enum PaymentError {
         on_record: String,
         requested: String,
     },
+    #[error("order {0} is being charged by another invocation")]
+    InProgress(String),
 }
 
 impl From<PaymentError> for Diagnostic {
@@ -48,6 +78,7 @@ impl From<PaymentError> for Diagnostic {
             PaymentError::ProviderUnavailable(_) => "PaymentProviderUnavailable",
             PaymentError::LedgerUnavailable(_) => "PaymentLedgerUnavailable",
             PaymentError::Conflict { .. } => "PaymentConflict",
+            PaymentError::InProgress(_) => "PaymentInProgress",
         };
         Diagnostic {
             error_type: error_type.to_owned(),
@@ -56,23 +87,39 @@ impl From<PaymentError> for Diagnostic {
     }
 }
 
-pub struct PaymentService<L> {
+pub struct PaymentService<L, I> {
     ledger: L,
+    once: Idempotent<I>,
     /// Orders of this customer fail as if the provider were down: configuration that lets the
     /// end-to-end suite drive the state machine's error path (template parameter
     /// `SimulatedOutageCustomer`; empty in production).
     simulated_outage_customer: Option<String>,
 }
 
-impl<L: PaymentLedger> PaymentService<L> {
-    pub fn new(ledger: L, simulated_outage_customer: Option<String>) -> Self {
+impl<L: PaymentLedger, I: IdempotencyStore> PaymentService<L, I> {
+    pub fn new(ledger: L, once: Idempotent<I>, simulated_outage_customer: Option<String>) -> Self {
         PaymentService {
             ledger,
+            once,
             simulated_outage_customer: simulated_outage_customer.filter(|c| !c.is_empty()),
         }
     }
 
+    /// Charges the order once: a repeat gets the first charge's payment id.
     pub async fn charge(&self, request: ChargeRequest) -> Result<ChargeResult, PaymentError> {
+        let key = format!("payment:{}", request.order.order_id.key());
+        match self.once.run(&key, || self.charge_once(request)).await {
+            Ok(Outcome::Done(result) | Outcome::Replayed(result)) => Ok(result),
+            Err(IdempotencyError::Work(error)) => Err(error),
+            Err(IdempotencyError::InProgress(_)) => Err(PaymentError::InProgress(key)),
+            Err(IdempotencyError::Store(error)) => Err(PaymentError::LedgerUnavailable(error)),
+            Err(corrupt @ IdempotencyError::Corrupt { .. }) => Err(
+                PaymentError::LedgerUnavailable(InfrastructureError::new(corrupt)),
+            ),
+        }
+    }
+
+    async fn charge_once(&self, request: ChargeRequest) -> Result<ChargeResult, PaymentError> {
         let order = request.order;
         if order.customer_id.is_some() && order.customer_id == self.simulated_outage_customer {
             return Err(PaymentError::ProviderUnavailable(format!(

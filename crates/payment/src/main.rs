@@ -1,16 +1,31 @@
-use adapters::DynamoDbPaymentLedger;
+use std::time::Duration;
+
 use adapters::config::{self, required_env};
+use adapters::{DynamoDbIdempotencyStore, DynamoDbPaymentLedger};
+use domain::idempotency::Idempotent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use payment::{ChargeRequest, PaymentService};
+
+/// How long a charge's result is remembered: longer than any retry of the workflow.
+const REMEMBER: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+/// How long an unfinished charge holds its order: longer than the function's timeout.
+const IN_PROGRESS: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let table = required_env("PAYMENTS_TABLE")?;
+    let idempotency_table = required_env("IDEMPOTENCY_TABLE")?;
     let outage_customer = std::env::var("SIMULATED_OUTAGE_CUSTOMER").ok();
     let aws = config::load().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
     let service = PaymentService::new(
-        DynamoDbPaymentLedger::new(aws_sdk_dynamodb::Client::new(&aws), table),
+        DynamoDbPaymentLedger::new(dynamodb.clone(), table),
+        Idempotent::new(
+            DynamoDbIdempotencyStore::new(dynamodb, idempotency_table),
+            REMEMBER,
+            IN_PROGRESS,
+        ),
         outage_customer,
     );
     let service = &service;

@@ -1,22 +1,51 @@
-use adapters::memory::InMemoryPaymentLedger;
+use std::time::Duration;
+
+use adapters::memory::{InMemoryIdempotencyStore, InMemoryPaymentLedger};
 use serde_json::json;
 
 use super::*;
 
+/// The task's input as the state machine sends it, for an `OrderCreated` of version 2.
 fn request(order: serde_json::Value) -> ChargeRequest {
-    serde_json::from_value(json!({
-        "order": order,
-        "correlationId": "corr-1",
-        "causationId": "evt-created-1"
-    }))
+    request_of_version(order, 2)
+}
+
+fn request_of_version(order: serde_json::Value, version: u32) -> ChargeRequest {
+    serde_json::from_str(
+        &json!({
+            "order": order,
+            "orderEventVersion": version,
+            "correlationId": "corr-1",
+            "causationId": "evt-created-1"
+        })
+        .to_string(),
+    )
     .unwrap()
 }
 
+#[tokio::test]
+async fn an_order_from_a_version_1_event_is_charged_in_us_dollars() {
+    let ledger = InMemoryPaymentLedger::default();
+    let request = request_of_version(json!({"orderId": 100, "amount": 100}), 1);
+    assert_eq!(request.order.currency.as_str(), "USD");
+    service(&ledger, None).charge(request).await.unwrap();
+    assert_eq!(ledger.charges()[0].currency.as_str(), "USD");
+}
+
+fn once() -> Idempotent<InMemoryIdempotencyStore> {
+    Idempotent::new(
+        InMemoryIdempotencyStore::default(),
+        Duration::from_secs(3600),
+        Duration::from_secs(30),
+    )
+}
+
+/// A payment service over `ledger`, with idempotency records of its own.
 fn service(
     ledger: &InMemoryPaymentLedger,
     outage: Option<&str>,
-) -> PaymentService<InMemoryPaymentLedger> {
-    PaymentService::new(ledger.clone(), outage.map(str::to_owned))
+) -> PaymentService<InMemoryPaymentLedger, InMemoryIdempotencyStore> {
+    PaymentService::new(ledger.clone(), once(), outage.map(str::to_owned))
 }
 
 #[tokio::test]
@@ -48,16 +77,30 @@ async fn a_retried_charge_returns_the_first_payment_and_charges_nothing_more() {
 }
 
 #[tokio::test]
+async fn a_retry_after_the_idempotency_records_expired_still_charges_nothing_more() {
+    let ledger = InMemoryPaymentLedger::default();
+    let order = json!({"orderId": "A-2", "amount": 5, "currency": "USD"});
+    let first = service(&ledger, None)
+        .charge(request(order.clone()))
+        .await
+        .unwrap();
+    // A fresh set of idempotency records: only the ledger remembers the charge.
+    let again = service(&ledger, None).charge(request(order)).await.unwrap();
+    assert_eq!(again, first);
+    assert_eq!(ledger.charges().len(), 1);
+}
+
+#[tokio::test]
 async fn a_different_amount_for_a_charged_order_is_a_conflict() {
     let ledger = InMemoryPaymentLedger::default();
-    let payments = service(&ledger, None);
-    payments
+    // Separate idempotency records per call, so the second request reaches the ledger.
+    service(&ledger, None)
         .charge(request(
             json!({"orderId": 7, "amount": 10, "currency": "USD"}),
         ))
         .await
         .unwrap();
-    let error = payments
+    let error = service(&ledger, None)
         .charge(request(
             json!({"orderId": 7, "amount": 11, "currency": "USD"}),
         ))
@@ -134,6 +177,7 @@ fn the_state_machine_retries_exactly_the_transient_errors() {
             .as_str()
         )
     );
+    assert!(retried.contains(&name(PaymentError::InProgress(String::new())).as_str()));
     let conflict = PaymentError::Conflict {
         order: String::new(),
         on_record: String::new(),

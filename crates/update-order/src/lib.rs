@@ -1,30 +1,34 @@
 //! update-order: a payment result in, the order's transition out.
 //!
 //! The new event (`OrderCompleted` or `OrderCancelled`) is appended to the order's stream in the
-//! event store, so it reaches the bus through the outbox exactly as `OrderCreated` does. A
-//! repeated or late payment result changes nothing: the order decides, from its own history.
+//! event store, so it reaches the bus through the outbox exactly as `OrderCreated` does. Each
+//! payment event is handled once (the shared idempotency records, keyed by its event id), and
+//! even without them a repeated or late result would change nothing: the order decides, from its
+//! own history.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use domain::events::{EventDecodeError, decode_detail};
-use domain::order::repository::{self, ExecuteError};
+use domain::idempotency::{self, IdempotencyError, IdempotencyStore, Idempotent};
+use domain::order::repository::{ExecuteError, OrderRepository};
 use domain::order::{OrderCommand, OrderError};
 use domain::payment::PaymentEvent;
-use domain::ports::EventStore;
+use domain::ports::{EventStore, InfrastructureError, SnapshotStore};
 use domain::{Causation, DomainEvent};
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// The component name written into the events it produces.
 pub const PRODUCER: &str = "update-order";
 
 /// What became of one payment result.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
     /// The order moved on; the event type it recorded.
-    Transitioned(&'static str),
-    /// The order was already where this result leads (a duplicate delivery).
+    Transitioned(String),
+    /// The order was already where this result leads (a second result for the same payment).
     AlreadyApplied,
     /// The order had already ended the other way (a late, contradicting result); nothing changes.
-    Ignored(OrderError),
+    Ignored(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +41,10 @@ pub enum UpdateError {
     UnknownOrder(String),
     #[error(transparent)]
     Execute(ExecuteError),
+    #[error("this payment event is being handled by another invocation")]
+    InProgress,
+    #[error("idempotency records unavailable: {0}")]
+    Idempotency(InfrastructureError),
 }
 
 impl From<UpdateError> for lambda_runtime::Diagnostic {
@@ -45,6 +53,8 @@ impl From<UpdateError> for lambda_runtime::Diagnostic {
             UpdateError::Unreadable(_) => "UnreadablePaymentEvent",
             UpdateError::UnknownOrder(_) => "UnknownOrder",
             UpdateError::Execute(_) => "OrderUpdateFailed",
+            UpdateError::InProgress => "PaymentEventInProgress",
+            UpdateError::Idempotency(_) => "IdempotencyStoreFailed",
         };
         lambda_runtime::Diagnostic {
             error_type: error_type.to_owned(),
@@ -53,43 +63,79 @@ impl From<UpdateError> for lambda_runtime::Diagnostic {
     }
 }
 
-pub async fn handle<S: EventStore>(
-    store: &S,
-    event: EventBridgeEvent<Box<RawValue>>,
-) -> Result<Outcome, UpdateError> {
-    // The detail stays raw JSON until the envelope says which event it is.
-    let envelope = decode_detail(event.detail.get(), PaymentEvent::decode)?;
-    let key = envelope.data.order_id().key();
-    let command = match &envelope.data {
-        PaymentEvent::Succeeded(paid) => OrderCommand::Complete {
-            payment_id: paid.payment_id.clone(),
-        },
-        PaymentEvent::Failed(failed) => OrderCommand::Cancel {
-            reason: failed.reason.clone(),
-        },
-    };
-    let causation = Causation {
-        correlation_id: envelope.metadata.correlation_id.clone(),
-        causation_id: envelope.metadata.event_id.to_string(),
-        producer: PRODUCER.to_owned(),
-    };
-    let outcome = match repository::execute(store, &key, &command, &causation).await {
-        Ok(events) => match events.first() {
-            Some(event) => Outcome::Transitioned(event.data.event_type()),
-            None => Outcome::AlreadyApplied,
-        },
-        Err(ExecuteError::Rejected(OrderError::NotFound)) => {
-            return Err(UpdateError::UnknownOrder(key));
+pub struct OrderUpdater<S, P, I> {
+    orders: OrderRepository<S, P>,
+    once: Idempotent<I>,
+}
+
+impl<S: EventStore, P: SnapshotStore, I: IdempotencyStore> OrderUpdater<S, P, I> {
+    pub fn new(orders: OrderRepository<S, P>, once: Idempotent<I>) -> Self {
+        OrderUpdater { orders, once }
+    }
+
+    /// Applies one payment result; `Replayed` if this event was handled before.
+    pub async fn handle(
+        &self,
+        event: EventBridgeEvent<Box<RawValue>>,
+    ) -> Result<idempotency::Outcome<Outcome>, UpdateError> {
+        // The detail stays raw JSON until the envelope says which event it is.
+        let envelope = decode_detail(event.detail.get(), PaymentEvent::decode)?;
+        let key = format!("update-order:{}", envelope.metadata.event_id);
+        let result = self
+            .once
+            .run(&key, || async {
+                let outcome = self.apply(&envelope.data, &envelope.metadata).await;
+                tracing::info!(
+                    order_id = %envelope.data.order_id(),
+                    payment_event = envelope.data.event_type(),
+                    event_id = %envelope.metadata.event_id,
+                    replayed = envelope.metadata.replayed_at.is_some(),
+                    outcome = ?outcome,
+                    "payment result applied"
+                );
+                outcome
+            })
+            .await;
+        match result {
+            Ok(outcome) => Ok(outcome),
+            Err(IdempotencyError::Work(error)) => Err(error),
+            Err(IdempotencyError::InProgress(_)) => Err(UpdateError::InProgress),
+            Err(IdempotencyError::Store(error)) => Err(UpdateError::Idempotency(error)),
+            Err(corrupt @ IdempotencyError::Corrupt { .. }) => {
+                Err(UpdateError::Idempotency(InfrastructureError::new(corrupt)))
+            }
         }
-        Err(ExecuteError::Rejected(refused)) => Outcome::Ignored(refused),
-        Err(other) => return Err(UpdateError::Execute(other)),
-    };
-    tracing::info!(
-        order_id = %key,
-        payment_event = envelope.data.event_type(),
-        event_id = %envelope.metadata.event_id,
-        outcome = ?outcome,
-        "payment result applied"
-    );
-    Ok(outcome)
+    }
+
+    async fn apply(
+        &self,
+        payment: &PaymentEvent,
+        metadata: &domain::EventMetadata,
+    ) -> Result<Outcome, UpdateError> {
+        let key = payment.order_id().key();
+        let command = match payment {
+            PaymentEvent::Succeeded(paid) => OrderCommand::Complete {
+                payment_id: paid.payment_id.clone(),
+            },
+            PaymentEvent::Failed(failed) => OrderCommand::Cancel {
+                reason: failed.reason.clone(),
+            },
+        };
+        let causation = Causation {
+            correlation_id: metadata.correlation_id.clone(),
+            causation_id: metadata.event_id.to_string(),
+            producer: PRODUCER.to_owned(),
+        };
+        match self.orders.execute(&key, &command, &causation).await {
+            Ok(events) => Ok(match events.first() {
+                Some(event) => Outcome::Transitioned(event.data.event_type().to_owned()),
+                None => Outcome::AlreadyApplied,
+            }),
+            Err(ExecuteError::Rejected(OrderError::NotFound)) => {
+                Err(UpdateError::UnknownOrder(key))
+            }
+            Err(ExecuteError::Rejected(refused)) => Ok(Outcome::Ignored(refused.to_string())),
+            Err(other) => Err(UpdateError::Execute(other)),
+        }
+    }
 }

@@ -1,19 +1,44 @@
-use adapters::DynamoDbEventStore;
+use std::time::Duration;
+
 use adapters::config::{self, required_env};
+use adapters::{DynamoDbEventStore, DynamoDbIdempotencyStore, DynamoDbSnapshotStore};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use domain::idempotency::Idempotent;
+use domain::order::repository::OrderRepository;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
+use update_order::OrderUpdater;
+
+/// How long a handled payment event is remembered; redeliveries come within minutes.
+const REMEMBER: Duration = Duration::from_secs(24 * 60 * 60);
+/// How long an unfinished handling holds its key: longer than the function's timeout.
+const IN_PROGRESS: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let table = required_env("EVENT_STORE_TABLE")?;
+    let events_table = required_env("EVENT_STORE_TABLE")?;
+    let snapshots_table = required_env("SNAPSHOTS_TABLE")?;
+    let idempotency_table = required_env("IDEMPOTENCY_TABLE")?;
+    let snapshot_every: u64 = required_env("SNAPSHOT_EVERY")?.parse()?;
     let aws = config::load().await;
-    let store = DynamoDbEventStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
-    let store = &store;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+    let updater = OrderUpdater::new(
+        OrderRepository::with_snapshots(
+            DynamoDbEventStore::new(dynamodb.clone(), events_table),
+            DynamoDbSnapshotStore::new(dynamodb.clone(), snapshots_table),
+            snapshot_every,
+        ),
+        Idempotent::new(
+            DynamoDbIdempotencyStore::new(dynamodb, idempotency_table),
+            REMEMBER,
+            IN_PROGRESS,
+        ),
+    );
+    let updater = &updater;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent<Box<RawValue>>>| async move {
-            update_order::handle(store, event.payload).await.map(|_| ())
+            updater.handle(event.payload).await.map(|_| ())
         },
     ))
     .await

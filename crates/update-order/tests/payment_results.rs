@@ -1,19 +1,21 @@
-//! update-order against an in-memory event store: transitions, duplicates, late results and
-//! concurrent writers.
+//! update-order against in-memory adapters: transitions, duplicates, late results, concurrent
+//! writers and snapshots.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-use adapters::memory::InMemoryEventStore;
+use adapters::memory::{InMemoryEventStore, InMemoryIdempotencyStore, InMemorySnapshotStore};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::Utc;
-use domain::order::repository;
-use domain::order::{Order, OrderCommand, OrderError, OrderEvent, OrderId, OrderStatus};
-use domain::ports::{AppendError, EventStore, InfrastructureError};
-use domain::{Causation, Currency, Money, RecordedEvent};
+use domain::idempotency::{Idempotent, Outcome as Once};
+use domain::order::repository::{self, OrderRepository};
+use domain::order::{NewOrder, Order, OrderCommand, OrderEvent, OrderId, OrderStatus};
+use domain::ports::{AppendError, EventStore, InfrastructureError, SnapshotStore};
+use domain::{Causation, Currency, EventEnvelope, Money, RecordedEvent};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use update_order::{Outcome, UpdateError, handle};
+use update_order::{OrderUpdater, Outcome, UpdateError};
 
 fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -23,12 +25,13 @@ fn new_id() -> String {
 async fn given_a_created_order(store: &impl EventStore) {
     let order = Order::default();
     let events = order
-        .handle(OrderCommand::Create(domain::order::NewOrder {
+        .handle(OrderCommand::Create(NewOrder {
             id: OrderId::Number(101),
             amount: Money::from_cents(10_000),
             currency: Currency::DEFAULT,
             customer_id: None,
             items: vec![],
+            channel: None,
         }))
         .unwrap();
     let causation = Causation {
@@ -40,8 +43,25 @@ async fn given_a_created_order(store: &impl EventStore) {
     store.append(&recorded).await.unwrap();
 }
 
-fn payment_event(detail_type: &str, event_id: &str, data: Value) -> EventBridgeEvent<Value> {
-    serde_json::from_value(json!({
+type Updater<S> = OrderUpdater<S, InMemorySnapshotStore, InMemoryIdempotencyStore>;
+
+/// update-order over `store`, snapshotting every `snapshot_every` events, with its own
+/// idempotency records.
+fn updater<S: EventStore>(store: S, snapshot_every: u64) -> (Updater<S>, InMemorySnapshotStore) {
+    let snapshots = InMemorySnapshotStore::default();
+    let updater = OrderUpdater::new(
+        OrderRepository::with_snapshots(store, snapshots.clone(), snapshot_every),
+        Idempotent::new(
+            InMemoryIdempotencyStore::default(),
+            Duration::from_secs(3600),
+            Duration::from_secs(30),
+        ),
+    );
+    (updater, snapshots)
+}
+
+fn payment_event(detail_type: &str, event_id: &str, data: Value) -> Value {
+    json!({
         "version": "0",
         "id": "eb-1",
         "detail-type": detail_type,
@@ -62,21 +82,10 @@ fn payment_event(detail_type: &str, event_id: &str, data: Value) -> EventBridgeE
             },
             "data": data
         }
-    }))
-    .unwrap()
+    })
 }
 
-/// Delivers an event as Lambda does: its detail as raw JSON.
-async fn apply<S: EventStore>(
-    store: &S,
-    event: EventBridgeEvent<Value>,
-) -> Result<Outcome, UpdateError> {
-    let raw: EventBridgeEvent<Box<RawValue>> =
-        serde_json::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
-    handle(store, raw).await
-}
-
-fn succeeded(event_id: &str) -> EventBridgeEvent<Value> {
+fn succeeded(event_id: &str) -> Value {
     payment_event(
         "PaymentSucceeded",
         event_id,
@@ -84,7 +93,7 @@ fn succeeded(event_id: &str) -> EventBridgeEvent<Value> {
     )
 }
 
-fn failed(event_id: &str) -> EventBridgeEvent<Value> {
+fn failed(event_id: &str) -> Value {
     payment_event(
         "PaymentFailed",
         event_id,
@@ -92,19 +101,37 @@ fn failed(event_id: &str) -> EventBridgeEvent<Value> {
     )
 }
 
-async fn stored(store: &InMemoryEventStore) -> (Order, Vec<domain::EventEnvelope<OrderEvent>>) {
-    repository::load(store, "101").await.unwrap()
+/// Delivers an event as Lambda does: its detail as raw JSON.
+async fn deliver<S: EventStore>(
+    updater: &Updater<S>,
+    event: &Value,
+) -> Result<Once<Outcome>, UpdateError> {
+    let raw: EventBridgeEvent<Box<RawValue>> = serde_json::from_str(&event.to_string()).unwrap();
+    updater.handle(raw).await
+}
+
+fn transitioned(event_type: &str) -> Outcome {
+    Outcome::Transitioned(event_type.to_owned())
+}
+
+async fn stored(store: &InMemoryEventStore) -> (Order, Vec<EventEnvelope<OrderEvent>>) {
+    let orders = OrderRepository::new(store.clone());
+    (
+        orders.load("101").await.unwrap(),
+        orders.history("101").await.unwrap(),
+    )
 }
 
 #[tokio::test]
 async fn payment_succeeded_completes_the_order_through_the_event_store() {
     let store = InMemoryEventStore::default();
     given_a_created_order(&store).await;
+    let (updater, _) = updater(store.clone(), 0);
     let payment_id = new_id();
 
-    let outcome = apply(&store, succeeded(&payment_id)).await.unwrap();
+    let outcome = deliver(&updater, &succeeded(&payment_id)).await.unwrap();
 
-    assert_eq!(outcome, Outcome::Transitioned("OrderCompleted"));
+    assert_eq!(outcome, Once::Done(transitioned("OrderCompleted")));
     let (order, events) = stored(&store).await;
     assert_eq!(order.status(), Some(OrderStatus::Completed));
     assert_eq!(events.len(), 2);
@@ -134,10 +161,11 @@ async fn payment_succeeded_completes_the_order_through_the_event_store() {
 async fn payment_failed_cancels_the_order_with_the_reason() {
     let store = InMemoryEventStore::default();
     given_a_created_order(&store).await;
+    let (updater, _) = updater(store.clone(), 0);
 
-    let outcome = apply(&store, failed(&new_id())).await.unwrap();
+    let outcome = deliver(&updater, &failed(&new_id())).await.unwrap();
 
-    assert_eq!(outcome, Outcome::Transitioned("OrderCancelled"));
+    assert_eq!(outcome, Once::Done(transitioned("OrderCancelled")));
     let (order, events) = stored(&store).await;
     assert_eq!(order.status(), Some(OrderStatus::Cancelled));
     let OrderEvent::Cancelled(cancelled) = &events[1].data else {
@@ -150,20 +178,46 @@ async fn payment_failed_cancels_the_order_with_the_reason() {
 }
 
 #[tokio::test]
-async fn a_duplicate_payment_result_changes_nothing() {
+async fn the_same_event_delivered_again_is_answered_from_the_idempotency_record() {
     let store = InMemoryEventStore::default();
     given_a_created_order(&store).await;
-    let event_id = new_id();
-    apply(&store, succeeded(&event_id)).await.unwrap();
+    let (updater, _) = updater(store.clone(), 0);
+    let event = succeeded(&new_id());
+    deliver(&updater, &event).await.unwrap();
 
-    assert_eq!(
-        apply(&store, succeeded(&event_id)).await.unwrap(),
-        Outcome::AlreadyApplied
-    );
-    assert_eq!(
-        apply(&store, succeeded(&new_id())).await.unwrap(),
-        Outcome::AlreadyApplied
-    );
+    let again = deliver(&updater, &event).await.unwrap();
+
+    assert_eq!(again, Once::Replayed(transitioned("OrderCompleted")));
+    assert_eq!(store.events().len(), 2);
+}
+
+#[tokio::test]
+async fn a_second_result_for_the_same_payment_changes_nothing() {
+    let store = InMemoryEventStore::default();
+    given_a_created_order(&store).await;
+    let (updater, _) = updater(store.clone(), 0);
+    deliver(&updater, &succeeded(&new_id())).await.unwrap();
+
+    // Another event id: the idempotency records do not know it, the order does.
+    let outcome = deliver(&updater, &succeeded(&new_id())).await.unwrap();
+
+    assert_eq!(outcome, Once::Done(Outcome::AlreadyApplied));
+    assert_eq!(store.events().len(), 2);
+}
+
+#[tokio::test]
+async fn a_replayed_result_changes_nothing() {
+    let store = InMemoryEventStore::default();
+    given_a_created_order(&store).await;
+    let (updater, _) = updater(store.clone(), 0);
+    let event = succeeded(&new_id());
+    deliver(&updater, &event).await.unwrap();
+    let mut replayed = event.clone();
+    replayed["detail"]["metadata"]["replayedAt"] = json!("2026-11-23T08:00:00.000Z");
+
+    let outcome = deliver(&updater, &replayed).await.unwrap();
+
+    assert_eq!(outcome, Once::Replayed(transitioned("OrderCompleted")));
     assert_eq!(store.events().len(), 2);
 }
 
@@ -171,15 +225,16 @@ async fn a_duplicate_payment_result_changes_nothing() {
 async fn a_late_contradicting_result_is_ignored() {
     let store = InMemoryEventStore::default();
     given_a_created_order(&store).await;
-    apply(&store, succeeded(&new_id())).await.unwrap();
+    let (updater, _) = updater(store.clone(), 0);
+    deliver(&updater, &succeeded(&new_id())).await.unwrap();
 
-    let outcome = apply(&store, failed(&new_id())).await.unwrap();
+    let outcome = deliver(&updater, &failed(&new_id())).await.unwrap();
 
     assert_eq!(
         outcome,
-        Outcome::Ignored(OrderError::Closed {
-            status: OrderStatus::Completed
-        })
+        Once::Done(Outcome::Ignored(
+            "order is Completed and can no longer change".into()
+        ))
     );
     assert_eq!(
         stored(&store).await.0.status(),
@@ -189,30 +244,40 @@ async fn a_late_contradicting_result_is_ignored() {
 }
 
 #[tokio::test]
-async fn a_result_for_an_unknown_order_is_an_error_so_it_is_retried_then_parked() {
+async fn a_result_for_an_unknown_order_is_an_error_and_can_be_retried() {
     let store = InMemoryEventStore::default();
-    let error = apply(&store, succeeded(&new_id())).await.unwrap_err();
+    let (updater, _) = updater(store.clone(), 0);
+    let event = succeeded(&new_id());
+    let error = deliver(&updater, &event).await.unwrap_err();
     assert!(
         matches!(error, UpdateError::UnknownOrder(ref key) if key == "101"),
         "{error:?}"
     );
     assert!(store.events().is_empty());
+
+    // Its claim was released: once the order exists, the retry goes through.
+    given_a_created_order(&store).await;
+    assert_eq!(
+        deliver(&updater, &event).await.unwrap(),
+        Once::Done(transitioned("OrderCompleted"))
+    );
 }
 
 #[tokio::test]
 async fn an_unreadable_event_is_an_error() {
     let store = InMemoryEventStore::default();
     given_a_created_order(&store).await;
+    let (updater, _) = updater(store.clone(), 0);
     let mut event = succeeded(&new_id());
-    event.detail["data"]["amount"] = json!("a lot");
+    event["detail"]["data"]["amount"] = json!("a lot");
     assert!(matches!(
-        apply(&store, event).await,
+        deliver(&updater, &event).await,
         Err(UpdateError::Unreadable(_))
     ));
     let mut event = succeeded(&new_id());
-    event.detail["metadata"]["eventType"] = json!("PaymentRefunded");
+    event["detail"]["metadata"]["eventType"] = json!("PaymentRefunded");
     assert!(matches!(
-        apply(&store, event).await,
+        deliver(&updater, &event).await,
         Err(UpdateError::Unreadable(_))
     ));
     assert_eq!(store.events().len(), 1);
@@ -256,11 +321,12 @@ async fn a_version_conflict_is_decided_again_from_fresh_state() {
         conflicts: Arc::new(AtomicUsize::new(1)),
         appends: Arc::new(AtomicUsize::new(0)),
     };
+    let (updater, _) = updater(store.clone(), 0);
 
-    let outcome = apply(&store, succeeded(&new_id())).await.unwrap();
+    let outcome = deliver(&updater, &succeeded(&new_id())).await.unwrap();
 
     // The other writer completed the order; decided again, this delivery has nothing to add.
-    assert_eq!(outcome, Outcome::AlreadyApplied);
+    assert_eq!(outcome, Once::Done(Outcome::AlreadyApplied));
     assert_eq!(store.appends.load(Ordering::SeqCst), 1);
     assert_eq!(inner.events().len(), 2);
 }
@@ -288,8 +354,9 @@ async fn endless_conflicts_give_up_after_a_bounded_number_of_attempts() {
     let inner = InMemoryEventStore::default();
     given_a_created_order(&inner).await;
     let store = AlwaysBehind(inner, Arc::new(AtomicUsize::new(0)));
+    let (updater, _) = updater(store.clone(), 0);
 
-    let error = apply(&store, succeeded(&new_id())).await.unwrap_err();
+    let error = deliver(&updater, &succeeded(&new_id())).await.unwrap_err();
 
     assert!(matches!(error, UpdateError::Execute(_)), "{error:?}");
     assert_eq!(
@@ -302,20 +369,71 @@ async fn endless_conflicts_give_up_after_a_bounded_number_of_attempts() {
 async fn fifty_concurrent_deliveries_of_one_result_make_one_transition() {
     let store = InMemoryEventStore::default();
     given_a_created_order(&store).await;
-    let event_id = new_id();
+    let (updater, _) = updater(store.clone(), 0);
+    let updater = Arc::new(updater);
+    let event = succeeded(&new_id());
     let deliveries: Vec<_> = (0..50)
         .map(|_| {
-            let store = store.clone();
-            let event = succeeded(&event_id);
-            tokio::spawn(async move { apply(&store, event).await.unwrap() })
+            let (updater, event) = (updater.clone(), event.clone());
+            tokio::spawn(async move { deliver(&updater, &event).await })
         })
         .collect();
-    let mut transitioned = 0;
+    let mut transitions = 0;
     for delivery in deliveries {
-        if delivery.await.unwrap() == Outcome::Transitioned("OrderCompleted") {
-            transitioned += 1;
+        match delivery.await.unwrap() {
+            Ok(Once::Done(outcome)) if outcome == transitioned("OrderCompleted") => {
+                transitions += 1
+            }
+            // Answered from the record, or told to retry while the first one works.
+            Ok(Once::Replayed(_)) | Err(UpdateError::InProgress) => {}
+            other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(transitioned, 1);
+    assert_eq!(transitions, 1);
     assert_eq!(store.events().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_results_with_distinct_ids_make_one_transition() {
+    let store = InMemoryEventStore::default();
+    given_a_created_order(&store).await;
+    let (updater, _) = updater(store.clone(), 0);
+    let updater = Arc::new(updater);
+    let deliveries: Vec<_> = (0..50)
+        .map(|_| {
+            let updater = updater.clone();
+            tokio::spawn(async move { deliver(&updater, &succeeded(&new_id())).await.unwrap() })
+        })
+        .collect();
+    let mut transitions = 0;
+    for delivery in deliveries {
+        if delivery.await.unwrap() == Once::Done(transitioned("OrderCompleted")) {
+            transitions += 1;
+        }
+    }
+    assert_eq!(transitions, 1);
+    assert_eq!(store.events().len(), 2);
+}
+
+#[tokio::test]
+async fn a_snapshot_is_written_when_due_and_loading_from_it_gives_the_same_order() {
+    let store = InMemoryEventStore::default();
+    given_a_created_order(&store).await;
+    let (updater, snapshots) = updater(store.clone(), 2);
+
+    deliver(&updater, &succeeded(&new_id())).await.unwrap();
+
+    let snapshot = snapshots
+        .latest("101")
+        .await
+        .unwrap()
+        .expect("a snapshot at version 2");
+    assert_eq!(snapshot.version, 2);
+    let from_snapshot = OrderRepository::with_snapshots(store.clone(), snapshots, 2)
+        .load("101")
+        .await
+        .unwrap();
+    let from_events = OrderRepository::new(store).load("101").await.unwrap();
+    assert_eq!(from_snapshot, from_events);
+    assert_eq!(from_snapshot.status(), Some(OrderStatus::Completed));
 }

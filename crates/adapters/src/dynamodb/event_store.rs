@@ -21,6 +21,16 @@ const MAX_BATCH_GET_KEYS: usize = 100;
 /// A version may only be written once.
 const VERSION_IS_NEW: &str = "attribute_not_exists(version)";
 
+/// Which stored events a scan returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventFilter {
+    All,
+    /// Occurred in this time range, both ends included.
+    OccurredBetween(DateTime<Utc>, DateTime<Utc>),
+    /// Not marked as published, and older than this.
+    UnpublishedBefore(DateTime<Utc>),
+}
+
 /// The event store and its publication log, on one DynamoDB table.
 #[derive(Clone, Debug)]
 pub struct DynamoDbEventStore {
@@ -52,6 +62,61 @@ impl DynamoDbEventStore {
                 AttributeValue::N(key.version.to_string()),
             ),
         ])
+    }
+
+    /// Every stored event that `filter` lets through, read with a parallel scan: for the
+    /// operations commands (rebuilds, replays, the unpublished backlog), not for request paths.
+    pub async fn scan(&self, filter: &EventFilter) -> Result<Vec<EventItem>, InfrastructureError> {
+        const SEGMENTS: i32 = 4;
+        let segments = (0..SEGMENTS).map(|segment| {
+            let mut request = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .segment(segment)
+                .total_segments(SEGMENTS)
+                .consistent_read(true);
+            match filter {
+                EventFilter::All => {}
+                EventFilter::OccurredBetween(from, to) => {
+                    request = request
+                        .filter_expression("occurredAt BETWEEN :from AND :to")
+                        .expression_attribute_values(
+                            ":from",
+                            AttributeValue::S(format_timestamp(*from)),
+                        )
+                        .expression_attribute_values(
+                            ":to",
+                            AttributeValue::S(format_timestamp(*to)),
+                        );
+                }
+                EventFilter::UnpublishedBefore(cutoff) => {
+                    request = request
+                        .filter_expression("attribute_not_exists(#p) AND occurredAt < :cutoff")
+                        .expression_attribute_names("#p", PUBLISHED_AT)
+                        .expression_attribute_values(
+                            ":cutoff",
+                            AttributeValue::S(format_timestamp(*cutoff)),
+                        );
+                }
+            }
+            async move {
+                request
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .collect::<Result<Vec<_>, _>>()
+                    .await
+            }
+        });
+        let mut events = Vec::new();
+        for segment in futures::future::join_all(segments).await {
+            for item in segment.map_err(infrastructure)? {
+                events.push(EventItem::from_item(item).map_err(InfrastructureError::new)?);
+            }
+        }
+        events.sort_by(|a, b| (&a.aggregate_id, a.version).cmp(&(&b.aggregate_id, b.version)));
+        Ok(events)
     }
 
     fn conflict(events: &[RecordedEvent]) -> AppendError {
@@ -133,13 +198,23 @@ impl EventStore for DynamoDbEventStore {
     }
 
     async fn load(&self, aggregate_id: &str) -> Result<Vec<RecordedEvent>, InfrastructureError> {
+        self.load_after(aggregate_id, 0).await
+    }
+
+    async fn load_after(
+        &self,
+        aggregate_id: &str,
+        after: u64,
+    ) -> Result<Vec<RecordedEvent>, InfrastructureError> {
         let pages = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("#id = :id")
+            .key_condition_expression("#id = :id AND #v > :after")
             .expression_attribute_names("#id", AGGREGATE_ID)
+            .expression_attribute_names("#v", VERSION)
             .expression_attribute_values(":id", AttributeValue::S(aggregate_id.to_owned()))
+            .expression_attribute_values(":after", AttributeValue::N(after.to_string()))
             // Read-your-writes: a command decided on stale state would only conflict later.
             .consistent_read(true)
             .into_paginator()

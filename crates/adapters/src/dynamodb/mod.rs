@@ -5,12 +5,16 @@
 mod event_item;
 mod event_store;
 mod idempotency;
+pub mod order_views;
 mod payment_ledger;
+mod snapshots;
 
 pub use event_item::{EventItem, ItemDecodeError};
-pub use event_store::DynamoDbEventStore;
+pub use event_store::{DynamoDbEventStore, EventFilter};
 pub use idempotency::DynamoDbIdempotencyStore;
+pub use order_views::DynamoDbOrderViews;
 pub use payment_ledger::DynamoDbPaymentLedger;
+pub use snapshots::DynamoDbSnapshotStore;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use domain::ports::InfrastructureError;

@@ -1,6 +1,9 @@
-use adapters::memory::InMemoryEventStore;
+use std::collections::HashMap;
+
+use adapters::memory::{InMemoryEventStore, InMemoryOrderViews};
 use domain::EventEnvelope;
-use domain::order::OrderEvent;
+use domain::order::{OrderEvent, OrderView};
+use domain::ports::OrderViews as _;
 use lambda_http::http::{self, StatusCode};
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
@@ -10,7 +13,8 @@ use crate::service::OrderService;
 
 struct Api {
     store: InMemoryEventStore,
-    service: OrderService<InMemoryEventStore>,
+    views: InMemoryOrderViews,
+    service: OrderService<InMemoryEventStore, InMemoryOrderViews>,
 }
 
 struct Reply {
@@ -21,9 +25,11 @@ struct Reply {
 
 fn api() -> Api {
     let store = InMemoryEventStore::default();
+    let views = InMemoryOrderViews::default();
     Api {
-        service: OrderService::new(store.clone()),
+        service: OrderService::new(store.clone(), views.clone()),
         store,
+        views,
     }
 }
 
@@ -53,6 +59,31 @@ impl Api {
 
     async fn post(&self, body: &str) -> Reply {
         self.send(request("POST", "/orders", body)).await
+    }
+
+    /// Brings the order views up to date with the event store, as the projection does.
+    async fn catch_up(&self) {
+        let mut by_order: HashMap<String, Vec<(u64, EventEnvelope<OrderEvent>)>> = HashMap::new();
+        for event in self.store.events() {
+            by_order
+                .entry(event.aggregate_id.clone())
+                .or_default()
+                .push((event.version, OrderEvent::from_recorded(&event).unwrap()));
+        }
+        for events in by_order.values() {
+            let view = OrderView::fold(events.iter().map(|(v, e)| (*v, e)))
+                .unwrap()
+                .unwrap();
+            let held = self
+                .views
+                .get(&view.id.key())
+                .await
+                .unwrap()
+                .map_or(0, |v| v.version);
+            if held < view.version {
+                self.views.put(&view, held).await.unwrap();
+            }
+        }
     }
 
     fn stored(&self) -> Vec<EventEnvelope<OrderEvent>> {
@@ -195,10 +226,17 @@ async fn the_same_id_with_other_contents_is_a_conflict() {
 }
 
 #[tokio::test]
-async fn get_shows_the_order_folded_from_its_events() {
+async fn get_shows_the_order_view_once_the_projection_caught_up() {
     let api = api();
     api.post(r#"{"id":101,"amount":100,"customerId":"c-9"}"#)
         .await;
+    let reply = api.send(request("GET", "/orders/101", "")).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::NOT_FOUND,
+        "eventually consistent: not there yet"
+    );
+    api.catch_up().await;
     let reply = api.send(request("GET", "/orders/101", "")).await;
 
     assert_eq!(reply.status, StatusCode::OK);
@@ -208,6 +246,8 @@ async fn get_shows_the_order_folded_from_its_events() {
     assert_eq!(reply.body["customerId"], "c-9");
     assert_eq!(reply.body["status"], "CREATED");
     assert_eq!(reply.body["version"], 1);
+    assert_eq!(reply.body["events"][0]["eventType"], "OrderCreated");
+    assert_eq!(reply.body["events"][0]["eventVersion"], 2);
     let created_at = reply.body["createdAt"].as_str().unwrap();
     assert!(
         chrono::DateTime::parse_from_rfc3339(created_at).is_ok(),
@@ -284,4 +324,89 @@ async fn a_real_api_gateway_proxy_event_is_routed_without_its_stage() {
         "req-42",
         "the request caused the event"
     );
+}
+
+fn with_query(mut request: Request, query: &[(&str, &str)]) -> Request {
+    let query: HashMap<String, String> = query
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    request = request.with_query_string_parameters(query);
+    request
+}
+
+#[tokio::test]
+async fn a_customers_orders_are_listed_newest_first_a_page_at_a_time() {
+    let api = api();
+    for (id, amount) in [("o-1", 1), ("o-2", 2), ("o-3", 3)] {
+        let body = json!({"id": id, "amount": amount, "customerId": "c-1"}).to_string();
+        assert_eq!(api.post(&body).await.status, StatusCode::ACCEPTED);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    api.post(r#"{"id":"other","amount":1,"customerId":"c-2"}"#)
+        .await;
+    api.catch_up().await;
+
+    let first = api
+        .send(with_query(
+            request("GET", "/customers/c-1/orders", ""),
+            &[("limit", "2")],
+        ))
+        .await;
+    assert_eq!(first.status, StatusCode::OK);
+    let ids = |reply: &Reply| -> Vec<String> {
+        reply.body["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&first), ["o-3", "o-2"]);
+    let cursor = first.body["nextCursor"]
+        .as_str()
+        .expect("a cursor to the next page")
+        .to_owned();
+
+    let second = api
+        .send(with_query(
+            request("GET", "/customers/c-1/orders", ""),
+            &[("limit", "2"), ("cursor", &cursor)],
+        ))
+        .await;
+    assert_eq!(ids(&second), ["o-1"]);
+    assert!(
+        second.body.get("nextCursor").is_none(),
+        "the last page has no cursor"
+    );
+
+    let none = api
+        .send(request("GET", "/customers/nobody/orders", ""))
+        .await;
+    assert_eq!(none.body, json!({"orders": []}));
+}
+
+#[tokio::test]
+async fn listing_refuses_bad_parameters_by_name() {
+    let api = api();
+    let reply = api
+        .send(with_query(
+            request("GET", "/customers/c-1/orders", ""),
+            &[("limit", "0")],
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["errors"][0]["field"], "limit");
+    let reply = api
+        .send(with_query(
+            request("GET", "/customers/c-1/orders", ""),
+            &[("cursor", "nonsense")],
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["errors"][0]["field"], "cursor");
+    let reply = api.send(request("GET", "/customers/a.b/orders", "")).await;
+    assert_eq!(reply.body["errors"][0]["field"], "customerId");
+    let reply = api.send(request("POST", "/customers/c-1/orders", "")).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
 }

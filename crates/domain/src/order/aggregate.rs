@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::OrderId;
-use super::events::{LineItem, OrderCancelled, OrderCompleted, OrderCreated, OrderEvent};
+use super::events::{Channel, LineItem, OrderCancelled, OrderCompleted, OrderCreated, OrderEvent};
 use crate::currency::Currency;
 use crate::money::Money;
 
@@ -15,6 +15,7 @@ pub struct NewOrder {
     pub currency: Currency,
     pub customer_id: Option<String>,
     pub items: Vec<LineItem>,
+    pub channel: Option<Channel>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +44,16 @@ impl OrderStatus {
     pub fn is_terminal(self) -> bool {
         !matches!(self, OrderStatus::Created)
     }
+
+    /// The status after `event` happened: the one place the transitions are written down, for
+    /// the aggregate and the read model alike.
+    pub fn after(self, event: &OrderEvent) -> OrderStatus {
+        match (self, event) {
+            (OrderStatus::Created, OrderEvent::Completed(_)) => OrderStatus::Completed,
+            (OrderStatus::Created, OrderEvent::Cancelled(_)) => OrderStatus::Cancelled,
+            (status, _) => status,
+        }
+    }
 }
 
 /// Why a command was refused. Nothing was decided, so nothing is recorded.
@@ -56,15 +67,17 @@ pub enum OrderError {
     Closed { status: OrderStatus },
 }
 
-/// An order's state, folded from its events.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// An order's state, folded from its events. Serializable: it is what a snapshot holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Order {
     /// Number of events applied: the version of the last one.
     version: u64,
     placed: Option<PlacedOrder>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlacedOrder {
     pub details: OrderCreated,
     pub status: OrderStatus,
@@ -102,6 +115,7 @@ impl Order {
                 currency: new.currency,
                 customer_id: new.customer_id,
                 items: new.items,
+                channel: new.channel,
             })]),
             (OrderCommand::Create(_), Some(_)) => Err(OrderError::AlreadyExists),
             (_, None) => Err(OrderError::NotFound),
@@ -139,13 +153,8 @@ impl Order {
                     status: OrderStatus::Created,
                 });
             }
-            (OrderEvent::Completed(_), Some(placed)) if placed.status == OrderStatus::Created => {
-                placed.status = OrderStatus::Completed;
-            }
-            (OrderEvent::Cancelled(_), Some(placed)) if placed.status == OrderStatus::Created => {
-                placed.status = OrderStatus::Cancelled;
-            }
-            _ => {}
+            (event, Some(placed)) => placed.status = placed.status.after(event),
+            (_, None) => {}
         }
     }
 }
@@ -163,6 +172,7 @@ mod tests {
             currency: Currency::DEFAULT,
             customer_id: Some("c-1".into()),
             items: vec![],
+            channel: Some(Channel::Web),
         }
     }
 
@@ -174,6 +184,7 @@ mod tests {
             currency: new.currency,
             customer_id: new.customer_id,
             items: new.items,
+            channel: new.channel,
         })
     }
 

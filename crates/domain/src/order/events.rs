@@ -21,7 +21,20 @@ pub struct LineItem {
     pub price: Money,
 }
 
-/// An order was accepted. Version 1.
+/// Where an order was placed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Web,
+    Mobile,
+    Api,
+    Store,
+}
+
+/// The version of `OrderCreated` this code writes.
+pub const ORDER_CREATED_VERSION: u32 = 2;
+
+/// An order was accepted. Version 2: `currency` is always present, `channel` may be.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderCreated {
@@ -32,6 +45,36 @@ pub struct OrderCreated {
     pub customer_id: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<LineItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
+}
+
+/// `OrderCreated` version 1, as earlier releases stored and published it: `currency` could be
+/// absent (US dollars, as in the original demo), and there was no channel. Read, then upcast.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderCreatedV1 {
+    order_id: OrderId,
+    amount: Money,
+    #[serde(default)]
+    currency: Option<Currency>,
+    #[serde(default)]
+    customer_id: Option<String>,
+    #[serde(default)]
+    items: Vec<LineItem>,
+}
+
+impl From<OrderCreatedV1> for OrderCreated {
+    fn from(v1: OrderCreatedV1) -> Self {
+        OrderCreated {
+            order_id: v1.order_id,
+            amount: v1.amount,
+            currency: v1.currency.unwrap_or(Currency::DEFAULT),
+            customer_id: v1.customer_id,
+            items: v1.items,
+            channel: None,
+        }
+    }
 }
 
 /// The order was paid for. Version 1.
@@ -74,7 +117,13 @@ impl OrderEvent {
         };
         let data = data.get();
         match (event_type, event_version) {
-            ("OrderCreated", 1) => serde_json::from_str(data).map(OrderEvent::Created),
+            // Older versions are upcast as they are read: the rest of the code knows only the
+            // current one.
+            ("OrderCreated", 1) => serde_json::from_str::<OrderCreatedV1>(data)
+                .map(|v1| OrderEvent::Created(v1.into())),
+            ("OrderCreated", ORDER_CREATED_VERSION) => {
+                serde_json::from_str(data).map(OrderEvent::Created)
+            }
             ("OrderCompleted", 1) => serde_json::from_str(data).map(OrderEvent::Completed),
             ("OrderCancelled", 1) => serde_json::from_str(data).map(OrderEvent::Cancelled),
             _ => return Err(EventDecodeError::unknown(event_type, event_version)),
@@ -108,7 +157,10 @@ impl DomainEvent for OrderEvent {
     }
 
     fn event_version(&self) -> u32 {
-        1
+        match self {
+            OrderEvent::Created(_) => ORDER_CREATED_VERSION,
+            OrderEvent::Completed(_) | OrderEvent::Cancelled(_) => 1,
+        }
     }
 }
 

@@ -4,13 +4,14 @@ mod aggregate;
 mod events;
 mod id;
 pub mod repository;
-mod summary;
 mod validation;
+mod view;
 
 pub use aggregate::{NewOrder, Order, OrderCommand, OrderError, OrderStatus, PlacedOrder};
 pub use events::{
-    LineItem, ORDER_SERVICE, OrderCancelled, OrderCompleted, OrderCreated, OrderEvent,
+    Channel, LineItem, ORDER_CREATED_VERSION, ORDER_SERVICE, OrderCancelled, OrderCompleted,
+    OrderCreated, OrderEvent,
 };
 pub use id::{MAX_NUMERIC_ID, OrderId, is_identifier};
-pub use summary::OrderSummary;
 pub use validation::{FieldError, IDENTIFIER_RULE, MAX_BODY_BYTES, parse_new_order};
+pub use view::{OrderView, Projected, ProjectionError, ViewEvent};

@@ -1,18 +1,24 @@
-//! Orders over an event store: loading an order by folding its events, and running a command
-//! against it with optimistic concurrency.
+//! Orders over an event store: loading an order (from its latest snapshot and the events after
+//! it), and running a command against it with optimistic concurrency.
 
 use chrono::{DateTime, Utc};
 
 use super::{ORDER_SERVICE, Order, OrderCommand, OrderError, OrderEvent};
 use crate::envelope::{Causation, EventEnvelope};
 use crate::events::EventDecodeError;
-use crate::ports::{AppendError, EventStore, InfrastructureError};
+use crate::ports::{
+    AppendError, EventStore, InfrastructureError, NoSnapshots, Snapshot, SnapshotStore,
+};
 use crate::recorded::RecordedEvent;
 
 /// How many times a command is decided again from fresh state when another writer got there
 /// first. Conflicts on one order are rare (two results for one payment at once), so a few
 /// immediate retries settle them.
 pub const MAX_ATTEMPTS: u32 = 5;
+
+/// The shape of the order state snapshots hold; bump it when `Order` changes incompatibly, and
+/// old snapshots are ignored (the events are replayed instead).
+pub const SNAPSHOT_SCHEMA: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecuteError {
@@ -45,46 +51,136 @@ pub fn record(
     (envelopes, recorded)
 }
 
-/// The order stored under `key` and its events, oldest first.
-pub async fn load<S: EventStore>(
-    store: &S,
-    key: &str,
-) -> Result<(Order, Vec<EventEnvelope<OrderEvent>>), InfrastructureError> {
-    let events = store
-        .load(key)
-        .await?
+fn decode(events: &[RecordedEvent]) -> Result<Vec<EventEnvelope<OrderEvent>>, InfrastructureError> {
+    events
         .iter()
         .map(OrderEvent::from_recorded)
         .collect::<Result<Vec<_>, EventDecodeError>>()
-        .map_err(InfrastructureError::new)?;
-    let order = Order::from_events(events.iter().map(|envelope| &envelope.data));
-    Ok((order, events))
+        .map_err(InfrastructureError::new)
 }
 
-/// Loads the order, lets it decide on `command`, and stores what it decided; on a version
-/// conflict, does it all again from the new state. Returns the new events: none when the
-/// command changed nothing (a repeated payment result, say).
-pub async fn execute<S: EventStore>(
-    store: &S,
-    key: &str,
-    command: &OrderCommand,
-    causation: &Causation,
-) -> Result<Vec<EventEnvelope<OrderEvent>>, ExecuteError> {
-    for _ in 0..MAX_ATTEMPTS {
-        let (order, _) = load(store, key).await?;
-        let events = order.handle(command.clone())?;
-        if events.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (envelopes, recorded) = record(&order, key, events, causation, Utc::now());
-        match store.append(&recorded).await {
-            Ok(()) => return Ok(envelopes),
-            Err(AppendError::Conflict { .. }) => continue,
-            Err(AppendError::Infrastructure(error)) => return Err(error.into()),
+#[derive(Clone, Debug)]
+pub struct OrderRepository<S, P = NoSnapshots> {
+    events: S,
+    snapshots: P,
+    /// A snapshot is written each time an order's version crosses a multiple of this (0: never).
+    snapshot_every: u64,
+}
+
+impl<S: EventStore> OrderRepository<S, NoSnapshots> {
+    pub fn new(events: S) -> Self {
+        OrderRepository {
+            events,
+            snapshots: NoSnapshots,
+            snapshot_every: 0,
         }
     }
-    Err(ExecuteError::Contended {
-        key: key.to_owned(),
-        attempts: MAX_ATTEMPTS,
-    })
+}
+
+impl<S: EventStore, P: SnapshotStore> OrderRepository<S, P> {
+    pub fn with_snapshots(events: S, snapshots: P, snapshot_every: u64) -> Self {
+        OrderRepository {
+            events,
+            snapshots,
+            snapshot_every,
+        }
+    }
+
+    pub fn event_store(&self) -> &S {
+        &self.events
+    }
+
+    /// Every event of the order, oldest first.
+    pub async fn history(
+        &self,
+        key: &str,
+    ) -> Result<Vec<EventEnvelope<OrderEvent>>, InfrastructureError> {
+        decode(&self.events.load(key).await?)
+    }
+
+    /// The order's current state: its latest usable snapshot, then the events after it.
+    pub async fn load(&self, key: &str) -> Result<Order, InfrastructureError> {
+        let snapshot = match self.snapshots.latest(key).await {
+            Ok(snapshot) => snapshot.filter(|s| s.schema == SNAPSHOT_SCHEMA),
+            Err(error) => {
+                // A snapshot only saves reads: without one, the full history gives the same state.
+                tracing::warn!(%error, order = key, "snapshot unavailable; reading every event");
+                None
+            }
+        };
+        let (mut order, after) =
+            match snapshot.map(|s| (serde_json::from_str::<Order>(&s.state), s.version)) {
+                Some((Ok(order), version)) if order.version() == version => (order, version),
+                _ => (Order::default(), 0),
+            };
+        for event in decode(&self.events.load_after(key, after).await?)? {
+            order.apply(&event.data);
+        }
+        Ok(order)
+    }
+
+    /// Stores a snapshot of `order` as it is now.
+    pub async fn save_snapshot(&self, key: &str, order: &Order) -> Result<(), InfrastructureError> {
+        self.snapshots
+            .save(&Snapshot {
+                aggregate_id: key.to_owned(),
+                version: order.version(),
+                schema: SNAPSHOT_SCHEMA,
+                // Order is plain data: it always serializes.
+                state: serde_json::to_string(order).expect("order state serializes to JSON"),
+                taken_at: Utc::now(),
+            })
+            .await
+    }
+
+    /// Loads the order, lets it decide on `command`, and stores what it decided; on a version
+    /// conflict, does it all again from the new state. Returns the new events: none when the
+    /// command changed nothing (a repeated payment result, say).
+    pub async fn execute(
+        &self,
+        key: &str,
+        command: &OrderCommand,
+        causation: &Causation,
+    ) -> Result<Vec<EventEnvelope<OrderEvent>>, ExecuteError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let order = self.load(key).await?;
+            let events = order.handle(command.clone())?;
+            if events.is_empty() {
+                return Ok(Vec::new());
+            }
+            let (envelopes, recorded) = record(&order, key, events, causation, Utc::now());
+            match self.events.append(&recorded).await {
+                Ok(()) => {
+                    self.snapshot_if_due(key, order, &envelopes).await;
+                    return Ok(envelopes);
+                }
+                Err(AppendError::Conflict { .. }) => continue,
+                Err(AppendError::Infrastructure(error)) => return Err(error.into()),
+            }
+        }
+        Err(ExecuteError::Contended {
+            key: key.to_owned(),
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+
+    async fn snapshot_if_due(
+        &self,
+        key: &str,
+        mut order: Order,
+        new: &[EventEnvelope<OrderEvent>],
+    ) {
+        let before = order.version();
+        for event in new {
+            order.apply(&event.data);
+        }
+        let every = self.snapshot_every;
+        if every == 0 || order.version() / every == before / every {
+            return;
+        }
+        if let Err(error) = self.save_snapshot(key, &order).await {
+            // The events are stored; the snapshot is only a shortcut and the next one will do.
+            tracing::warn!(%error, order = key, "snapshot not saved");
+        }
+    }
 }

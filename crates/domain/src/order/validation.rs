@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::aggregate::NewOrder;
-use super::events::LineItem;
+use super::events::{Channel, LineItem};
 use super::id::{MAX_NUMERIC_ID, OrderId, is_identifier};
 use crate::currency::Currency;
 use crate::money::{Money, MoneyError};
@@ -62,6 +62,7 @@ pub fn parse_new_order(body: &[u8]) -> Result<NewOrder, Vec<FieldError>> {
     let items = order
         .take("items")
         .map_or(Some(Vec::new()), |raw| parse_items(raw, order.errors));
+    let channel = order.optional("channel", parse_channel);
     order.reject_unknown_fields();
 
     if let (Some(amount), Some(items)) = (amount, &items)
@@ -77,8 +78,8 @@ pub fn parse_new_order(body: &[u8]) -> Result<NewOrder, Vec<FieldError>> {
         }
     }
 
-    match (id, amount, currency, customer_id, items) {
-        (Some(id), Some(amount), Some(currency), Some(customer_id), Some(items))
+    match (id, amount, currency, customer_id, items, channel) {
+        (Some(id), Some(amount), Some(currency), Some(customer_id), Some(items), Some(channel))
             if errors.is_empty() =>
         {
             Ok(NewOrder {
@@ -87,6 +88,7 @@ pub fn parse_new_order(body: &[u8]) -> Result<NewOrder, Vec<FieldError>> {
                 currency,
                 customer_id,
                 items,
+                channel,
             })
         }
         _ => Err(errors),
@@ -209,6 +211,12 @@ fn parse_identifier(raw: &RawValue) -> Result<String, String> {
     } else {
         Err(format!("must be {IDENTIFIER_RULE}"))
     }
+}
+
+fn parse_channel(raw: &RawValue) -> Result<Channel, String> {
+    let text = parse_string(raw)?;
+    serde_json::from_value(serde_json::Value::String(text))
+        .map_err(|_| "must be one of web, mobile, api, store".to_owned())
 }
 
 fn parse_currency(raw: &RawValue) -> Result<Currency, String> {
@@ -518,6 +526,23 @@ mod tests {
         assert_eq!(
             errors(&format!(r#"{{"id":1,"amount":1.01,"items":[{many}]}}"#))[0].1,
             "must hold at most 100 items"
+        );
+    }
+
+    #[test]
+    fn the_channel_is_optional_and_one_of_four() {
+        let order = parse_new_order(br#"{"id":1,"amount":1,"channel":"mobile"}"#).unwrap();
+        assert_eq!(order.channel, Some(Channel::Mobile));
+        assert_eq!(
+            parse_new_order(br#"{"id":1,"amount":1}"#).unwrap().channel,
+            None
+        );
+        assert_eq!(
+            errors(r#"{"id":1,"amount":1,"channel":"fax"}"#),
+            [(
+                "channel".into(),
+                "must be one of web, mobile, api, store".into()
+            )]
         );
     }
 

@@ -19,7 +19,7 @@ fn event(aggregate_id: &str, version: u64, detail_bytes: usize) -> RecordedEvent
 }
 
 /// A store holding `events` and a batch of stream records for them, sequence numbers 1..
-async fn given(events: &[RecordedEvent]) -> (InMemoryEventStore, Vec<OutboxRecord>) {
+async fn given(events: &[RecordedEvent]) -> (InMemoryEventStore, Vec<StreamedEvent>) {
     let store = InMemoryEventStore::default();
     for event in events {
         store.append(std::slice::from_ref(event)).await.unwrap();
@@ -27,11 +27,11 @@ async fn given(events: &[RecordedEvent]) -> (InMemoryEventStore, Vec<OutboxRecor
     (store, records(events))
 }
 
-fn records(events: &[RecordedEvent]) -> Vec<OutboxRecord> {
+fn records(events: &[RecordedEvent]) -> Vec<StreamedEvent> {
     events
         .iter()
         .enumerate()
-        .map(|(i, event)| OutboxRecord {
+        .map(|(i, event)| StreamedEvent {
             sequence_number: format!("{:05}", i + 1),
             event: Ok(event.clone()),
         })
@@ -39,7 +39,7 @@ fn records(events: &[RecordedEvent]) -> Vec<OutboxRecord> {
 }
 
 /// What Lambda re-delivers after a report: the stream from the first failed record on.
-fn redelivery(events: &[RecordedEvent], report: &RelayReport) -> Vec<OutboxRecord> {
+fn redelivery(events: &[RecordedEvent], report: &RelayReport) -> Vec<StreamedEvent> {
     let first: usize = report.failed[0].parse().unwrap();
     records(events).split_off(first - 1)
 }
@@ -155,7 +155,7 @@ async fn an_unreadable_record_is_reported_and_does_not_hold_up_the_others() {
     let (store, mut batch) = given(&events).await;
     batch.insert(
         1,
-        OutboxRecord {
+        StreamedEvent {
             sequence_number: "00001-bad".into(),
             event: Err("item is not an event".into()),
         },

@@ -1,0 +1,21 @@
+//! Operations on the event store, for people: rebuild the read models from it, replay its
+//! events to the bus, and publish what the outbox has not. The binary `eda-admin` is a thin
+//! command line over these; the end-to-end suite calls them directly.
+
+pub mod pending;
+pub mod rebuild;
+pub mod replay;
+pub mod settings;
+
+pub use settings::Settings;
+
+/// What a command reports as it goes: one line at a time.
+pub type Progress<'a> = &'a mut dyn FnMut(String);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(transparent)]
+    Infrastructure(#[from] domain::ports::InfrastructureError),
+    #[error("{0}")]
+    Invalid(String),
+}

@@ -1,0 +1,108 @@
+//! Replaying stored events to the bus, marked as replayed (`metadata.replayedAt`) and otherwise
+//! unchanged: every consumer is idempotent, so a replay catches up whoever missed an event and
+//! changes nothing for the others.
+
+use adapters::dynamodb::EventFilter;
+use adapters::{DynamoDbEventStore, EventBridgePublisher, EventItem};
+use chrono::{DateTime, Utc};
+use domain::RecordedEvent;
+use domain::envelope::format_timestamp;
+use domain::ports::{EventPublisher, EventStore, InfrastructureError, PublishOutcome};
+
+use crate::{AdminError, Progress};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Selection {
+    /// Every event of one order.
+    Order(String),
+    /// Every event that occurred in this range, both ends included.
+    Between(DateTime<Utc>, DateTime<Utc>),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplayReport {
+    pub selected: usize,
+    pub published: usize,
+    /// Events the bus refused, with the reason.
+    pub failed: Vec<(String, String)>,
+}
+
+pub async fn replay(
+    events: &DynamoDbEventStore,
+    bus: &EventBridgePublisher,
+    selection: &Selection,
+    dry_run: bool,
+    progress: Progress<'_>,
+) -> Result<ReplayReport, AdminError> {
+    let mut selected: Vec<RecordedEvent> = match selection {
+        Selection::Order(key) => events.load(key).await?,
+        Selection::Between(from, to) => events
+            .scan(&EventFilter::OccurredBetween(*from, *to))
+            .await?
+            .into_iter()
+            .map(EventItem::into_recorded)
+            .collect::<Result<_, _>>()
+            .map_err(InfrastructureError::new)?,
+    };
+    // In the order they happened, as consumers first saw them.
+    selected.sort_by(|a, b| {
+        (a.occurred_at, &a.aggregate_id, a.version).cmp(&(
+            b.occurred_at,
+            &b.aggregate_id,
+            b.version,
+        ))
+    });
+    let mut report = ReplayReport {
+        selected: selected.len(),
+        ..ReplayReport::default()
+    };
+    let now = Utc::now();
+    let replayed = selected
+        .iter()
+        .map(|event| event.replayed(now))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(InfrastructureError::new)?;
+    for event in &replayed {
+        progress(format!(
+            "{} {} {} v{} {}",
+            if dry_run { "would replay" } else { "replaying" },
+            format_timestamp(event.occurred_at),
+            event.event_type,
+            event.version,
+            event.aggregate_id
+        ));
+    }
+    if dry_run {
+        return Ok(report);
+    }
+    for range in bus.batch_ranges(&replayed) {
+        let batch = &replayed[range];
+        match bus.publish(batch).await {
+            Ok(outcomes) => {
+                for (event, outcome) in batch.iter().zip(outcomes) {
+                    match outcome {
+                        PublishOutcome::Published => report.published += 1,
+                        PublishOutcome::Failed { code, message } => report
+                            .failed
+                            .push((event.event_id.to_string(), format!("{code}: {message}"))),
+                    }
+                }
+            }
+            Err(error) => {
+                for event in batch {
+                    report
+                        .failed
+                        .push((event.event_id.to_string(), error.to_string()));
+                }
+            }
+        }
+    }
+    progress(format!(
+        "{} of {} events replayed",
+        report.published, report.selected
+    ));
+    for (event_id, reason) in &report.failed {
+        progress(format!("event {event_id} not replayed: {reason}"));
+    }
+    Ok(report)
+}

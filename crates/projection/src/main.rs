@@ -1,0 +1,21 @@
+use adapters::DynamoDbOrderViews;
+use adapters::config::{self, required_env};
+use aws_lambda_events::event::dynamodb::Event;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use projection::Projection;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let table = required_env("ORDER_VIEWS_TABLE")?;
+    let aws = config::load().await;
+    let projection = Projection::new(DynamoDbOrderViews::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        table,
+    ));
+    let projection = &projection;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
+        projection.handle_batch(event.payload).await
+    }))
+    .await
+}
