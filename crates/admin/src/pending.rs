@@ -39,8 +39,8 @@ pub async fn publish_pending(
         .into_iter()
         .map(|item| {
             progress(format!(
-                "  {} {} v{} {}",
-                item.occurred_at, item.event_type, item.version, item.aggregate_id
+                "  {} order {} event {} {}",
+                item.occurred_at, item.aggregate_id, item.version, item.event_type
             ));
             StreamedEvent {
                 sequence_number: format!("{}/{}", item.aggregate_id, item.version),

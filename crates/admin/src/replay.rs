@@ -64,12 +64,12 @@ pub async fn replay(
         .map_err(InfrastructureError::new)?;
     for event in &replayed {
         progress(format!(
-            "{} {} {} v{} {}",
+            "{} {} order {} event {} {}",
             if dry_run { "would replay" } else { "replaying" },
             format_timestamp(event.occurred_at),
-            event.event_type,
+            event.aggregate_id,
             event.version,
-            event.aggregate_id
+            event.event_type,
         ));
     }
     if dry_run {

@@ -3,7 +3,7 @@
 //! (`customerId`, `createdAt`) is the per-customer list of orders; orders without a customer
 //! are not in it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
@@ -179,7 +179,7 @@ pub fn item_of(view: &OrderView) -> HashMap<String, AttributeValue> {
 /// The cursor is the index key DynamoDB stopped at, as URL-safe base64 of JSON: opaque to
 /// clients, and checked when it comes back.
 fn encode_cursor(key: &HashMap<String, AttributeValue>) -> Option<String> {
-    let fields: HashMap<&str, String> = ["customerId", "createdAt", "orderKey"]
+    let fields: BTreeMap<&str, String> = ["customerId", "createdAt", "orderKey"]
         .into_iter()
         .map(|name| Some((name, text(key, name)?)))
         .collect::<Option<_>>()?;
@@ -258,6 +258,8 @@ impl OrderViews for DynamoDbOrderViews {
         cursor: Option<&str>,
     ) -> Result<Page<OrderView>, PageError> {
         let start = cursor.map(|c| decode_cursor(c, customer_id)).transpose()?;
+        // One more than asked for: whether it comes back says if there is a next page, so the
+        // last page never carries a cursor to an empty one.
         let output = self
             .client
             .query()
@@ -266,19 +268,22 @@ impl OrderViews for DynamoDbOrderViews {
             .key_condition_expression("customerId = :customer")
             .expression_attribute_values(":customer", AttributeValue::S(customer_id.to_owned()))
             .scan_index_forward(false)
-            .limit(limit as i32)
+            .limit(limit as i32 + 1)
             .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(infrastructure)?;
-        let items = output
-            .items()
-            .iter()
-            .map(view_of)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut items = output.items.unwrap_or_default();
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next_cursor = if more {
+            items.last().and_then(encode_cursor)
+        } else {
+            None
+        };
         Ok(Page {
-            items,
-            next_cursor: output.last_evaluated_key().and_then(encode_cursor),
+            items: items.iter().map(view_of).collect::<Result<Vec<_>, _>>()?,
+            next_cursor,
         })
     }
 }
