@@ -13,11 +13,11 @@ set -euo pipefail
 LOG_TAG=local-up
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-build_flags=()
+build_flags=(--debug)
 external=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
-        --release) build_flags+=(--release) ;;
+        --release) build_flags=() ;;
         --external) external=1 ;;
         -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
         *) die "unknown option $1" ;;
@@ -29,38 +29,23 @@ start=$SECONDS
 step() { log "== $* ($((SECONDS - start)) s)"; }
 
 if [[ $external == 1 ]]; then
-    step "1/5 using the LocalStack already running at $LOCAL_ENDPOINT"
+    step "1/4 using the LocalStack already running at $LOCAL_ENDPOINT"
     curl -sf "$LOCAL_ENDPOINT/_localstack/health" >/dev/null \
         || die "no LocalStack answers at $LOCAL_ENDPOINT/_localstack/health"
 else
-    step "1/5 installing LocalStack (host mode) and its pieces"
+    step "1/4 installing LocalStack (host mode) and its pieces"
     "$REPO/scripts/localstack/install.sh"
 fi
 
-step "2/5 building the functions for $(host_architecture)"
-"$REPO/scripts/build.sh" "${build_flags[@]}"
-
 if [[ $external == 0 ]]; then
-    step "3/5 starting LocalStack"
+    step "2/4 starting LocalStack"
     "$REPO/scripts/localstack/start.sh"
 fi
 
-step "4/5 deploying infra/template.yaml as stack $LOCAL_STACK_NAME"
-AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION="$LOCAL_REGION" \
-    "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/deploy_stack.py" \
-    --stack-name "$LOCAL_STACK_NAME" \
-    --template "$REPO/infra/template.yaml" \
-    --artifacts "$REPO/target/lambda" \
-    --functions "$FUNCTIONS" \
-    "${ASSETS[@]/#/--asset=}" \
-    --region "$LOCAL_REGION" \
-    --endpoint-url "$LOCAL_ENDPOINT" \
-    --parameter "Architecture=$(host_architecture)" \
-    --parameter "SimulatedOutageCustomer=$SIMULATED_OUTAGE_CUSTOMER" \
-    --parameter "SnapshotEvery=$SNAPSHOT_EVERY" \
-    --env-file "$STACK_ENV"
+step "3/4 building the functions for $(host_architecture) and deploying the stack $LOCAL_STACK_NAME"
+"$REPO/scripts/deploy.sh" --local "${build_flags[@]}"
 
-step "5/5 placing an order and following it to the end"
+step "4/4 placing an order and following it to the end"
 # shellcheck source=/dev/null
 source "$STACK_ENV"
 run curl -sS -i -X POST "$API/orders" -d '{"id":101,"amount":100}'

@@ -3,16 +3,20 @@
 # (LocalStack in host mode) with the end-to-end suites against it: the Rust suite under tests/
 # and the curl checks of scripts/e2e.sh. Stops what it started, whatever happens.
 #
-#   scripts/test.sh [--no-e2e]
+#   scripts/test.sh [--no-e2e] [--release]
+#     --release  also build every function for AWS (release, arm64) and check the artifacts, then
+#                redeploy the local stack with a release build (scripts/deploy.sh --local) and run
+#                the curl checks against it. Slow on 2 cores (two release builds); CI sets it.
 set -euo pipefail
 LOG_TAG=test
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-e2e=1
+e2e=1 release=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --no-e2e) e2e=0 ;;
-        -h | --help) sed -n '2,7p' "$0"; exit 0 ;;
+        --release) release=1 ;;
+        -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
         *) die "unknown option $1" ;;
     esac
     shift
@@ -28,6 +32,26 @@ phase() { # phase NAME COMMAND...: runs a phase and records how long it took
     "$@"
     timings+=("$(printf '%-28s %5d s' "$name" $((SECONDS - t0)))")
 }
+# cfn-lint, and least-privilege IAM (with the check's own tests, so it is known to catch).
+check_template() {
+    ensure_tools
+    run cfn-lint "$REPO/infra/template.yaml"
+    (cd "$REPO/scripts/lib" && run "$TOOLS_VENV/bin/python" -m unittest -q test_check_iam)
+    run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_iam.py" "$REPO/infra/template.yaml"
+}
+
+# The functions as they would go to AWS: release, arm64, and really built for arm64.
+check_aws_artifacts() {
+    "$REPO/scripts/build.sh" --release --arch arm64
+    local function description
+    for function in ${FUNCTIONS//,/ }; do
+        description="$(file -b "$REPO/target/lambda/$function/bootstrap")"
+        log "$function: $description"
+        [[ "$description" == *aarch64* ]] || die "$function's bootstrap is not an arm64 binary"
+    done
+    "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/stack.py" sizes --artifacts "$REPO/target/lambda" --functions "$FUNCTIONS"
+}
+
 run_admin_commands() {
     local admin=(cargo run --quiet --locked -p admin --)
     run "${admin[@]}" publish-pending --older-than 0 --dry-run
@@ -43,6 +67,7 @@ report() {
 
 phase "format" cargo fmt --all --check
 phase "lint" cargo clippy --workspace --all-targets --locked -- -D warnings
+phase "template" check_template
 phase "unit tests" cargo test --workspace --exclude e2e --locked
 
 if [[ $e2e == 1 ]]; then
@@ -57,6 +82,13 @@ if [[ $e2e == 1 ]]; then
     phase "e2e: curl checks" "$REPO/scripts/e2e.sh"
     # The operations commands as people run them (their logic is exercised by the Rust suite).
     phase "ops: eda-admin" run_admin_commands
+    if [[ $release == 1 ]]; then
+        phase "release: arm64 for AWS" check_aws_artifacts
+        phase "release: deploy --local" "$REPO/scripts/deploy.sh" --local
+        phase "release: curl checks" "$REPO/scripts/e2e.sh"
+    fi
+elif [[ $release == 1 ]]; then
+    phase "release: arm64 for AWS" check_aws_artifacts
 fi
 
 report

@@ -13,6 +13,9 @@ FUNCTIONS="create-order,outbox-processor,projection,payment,update-order,notific
 # On the local stack the payment function fails, as if its provider were down, for this customer:
 # the e2e suites drive the payment error path with it (template parameter SimulatedOutageCustomer).
 SIMULATED_OUTAGE_CUSTOMER="payment-provider-down"
+# The local stack reserves some concurrency for the payment function, so that the setting is
+# exercised; on AWS it is off by default (new accounts have too little concurrency to reserve).
+LOCAL_PAYMENT_MAX_CONCURRENCY=5
 # Orders have few events; on the local stack a snapshot every 2 makes every paid order use one.
 SNAPSHOT_EVERY=2
 # Files the template reads from the artifact bucket beside the function zips.

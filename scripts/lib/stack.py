@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""The system as a CloudFormation stack, on AWS or on LocalStack.
+
+  stack.py whoami  --region R [--endpoint-url URL]
+      checks that credentials are there and work, and prints the account (never the secrets)
+  stack.py deploy  --stack-name S --region R --template T --artifacts DIR --functions a,b
+                   [--asset NAME=PATH] [--parameter KEY=VALUE] [--env-file F] [--endpoint-url URL]
+      zips each function's `bootstrap` (built once by `cargo lambda build`) reproducibly, uploads
+      the zips and assets to an artifact bucket under a content-hash prefix, creates or updates the
+      stack with a change set, printing resource events as they happen, and prints the outputs,
+      the API's URL first; with --env-file, writes them as shell variables (API=...)
+  stack.py destroy --stack-name S --region R [--endpoint-url URL]
+      deletes the stack and everything it created, and the artifact bucket (emptied first)
+  stack.py sizes   --artifacts DIR --functions a,b
+      prints each function's bootstrap size and the size of the zip deploy would upload
+"""
+
+import argparse
+import hashlib
+import io
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+TEMPLATE_BODY_LIMIT = 51_200
+FAILED = ("FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_IN_PROGRESS")
+TAG = "stack"
+
+
+def log(message):
+    print(f"[{TAG}] {message}", flush=True)
+
+
+def fail(message):
+    print(f"[{TAG}] ERROR: {message}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+class Target:
+    """Clients for AWS, or for LocalStack when an endpoint is given."""
+
+    def __init__(self, region, endpoint_url=None):
+        self.region, self.endpoint_url = region, endpoint_url
+        self.local = endpoint_url is not None
+        self.poll = 1.0 if self.local else 5.0
+        self.session = boto3.session.Session(region_name=region)
+        if self.session.get_credentials() is None:
+            fail(
+                "no AWS credentials found. Configure them first: `aws configure` (or AWS_PROFILE for a "
+                "named profile), `aws sso login`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
+            )
+        config = Config(retries={"max_attempts": 10, "mode": "standard"})
+        self.client = lambda service: self.session.client(service, endpoint_url=endpoint_url, config=config)
+        self.cfn, self.s3 = self.client("cloudformation"), self.client("s3")
+        try:
+            self.account = self.client("sts").get_caller_identity()["Account"]
+        except (ClientError, BotoCoreError) as error:
+            fail(f"the credentials found do not work: {error}")
+
+    def describe(self):
+        where = f"LocalStack at {self.endpoint_url}" if self.local else "AWS"
+        return f"{where}, account {self.account}, region {self.region}"
+
+    def artifact_bucket(self, stack):
+        return f"{stack}-artifacts-{self.account}-{self.region}"
+
+
+def zip_bootstrap(binary: Path) -> bytes:
+    """A zip holding `bootstrap`, executable, with a fixed timestamp: same binary, same bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        info = zipfile.ZipInfo("bootstrap", date_time=(2020, 1, 1, 0, 0, 0))
+        info.external_attr = (0o100755 & 0xFFFF) << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, binary.read_bytes())
+    return buffer.getvalue()
+
+
+def bucket_exists(s3, bucket):
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchBucket", "NotFound"):
+            return False
+        raise
+
+
+def ensure_bucket(target, bucket):
+    if bucket_exists(target.s3, bucket):
+        return
+    log(f"creating artifact bucket {bucket}")
+    if target.region == "us-east-1":
+        target.s3.create_bucket(Bucket=bucket)
+    else:
+        target.s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": target.region})
+    target.s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+
+
+def upload_artifacts(s3, bucket, artifacts_dir: Path, functions, assets):
+    """Uploads `<function>.zip` for each function and each asset file under one prefix, a hash
+    of all of them: a new build is a new prefix, so the stack update replaces exactly what changed."""
+    files = {}
+    for name in functions:
+        binary = artifacts_dir / name / "bootstrap"
+        if not binary.is_file():
+            fail(f"{binary} is missing: build the functions first (scripts/build.sh)")
+        files[f"{name}.zip"] = zip_bootstrap(binary)
+        log(f"{name}: bootstrap {binary.stat().st_size / 1e6:.1f} MB, zipped {len(files[name + '.zip']) / 1e6:.1f} MB")
+    for name, path in assets.items():
+        if not Path(path).is_file():
+            fail(f"asset {path} is missing")
+        files[name] = Path(path).read_bytes()
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    prefix = f"build/{digest.hexdigest()[:16]}"
+    for name, data in files.items():
+        key = f"{prefix}/{name}"
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+            log(f"s3://{bucket}/{key} already uploaded")
+        except ClientError:
+            s3.put_object(Bucket=bucket, Key=key, Body=data)
+            log(f"uploaded s3://{bucket}/{key}")
+    return prefix
+
+
+def stack_status(cfn, stack):
+    try:
+        return cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+    except ClientError as error:
+        if "does not exist" in error.response["Error"]["Message"]:
+            return None
+        raise
+
+
+class EventPrinter:
+    """Prints each new stack event once, oldest first."""
+
+    def __init__(self, cfn, stack):
+        self.cfn, self.stack, self.seen = cfn, stack, set()
+        for event in self.events():
+            self.seen.add(event["EventId"])
+
+    def events(self):
+        try:
+            return self.cfn.describe_stack_events(StackName=self.stack)["StackEvents"]
+        except ClientError:
+            return []
+
+    def print_new(self):
+        for event in reversed(self.events()):
+            if event["EventId"] in self.seen:
+                continue
+            self.seen.add(event["EventId"])
+            reason = event.get("ResourceStatusReason") or ""
+            log(f"  {event['ResourceStatus']:<22} {event['LogicalResourceId']:<32} {reason}".rstrip())
+
+
+def wait_for_change_set(cfn, stack, name, poll):
+    while True:
+        change_set = cfn.describe_change_set(StackName=stack, ChangeSetName=name)
+        status = change_set["Status"]
+        if status == "CREATE_COMPLETE":
+            return change_set
+        if status == "FAILED":
+            reason = change_set.get("StatusReason", "")
+            if "didn't contain changes" in reason or "No updates are to be performed" in reason:
+                return None
+            fail(f"change set failed: {reason}")
+        time.sleep(poll)
+
+
+def wait_for_stack(cfn, stack, printer, poll, timeout, goal):
+    """Waits until the stack reaches `goal` (a status, or None for gone); fails on any other end."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = stack_status(cfn, stack)
+        printer.print_new()
+        if status == goal or (goal is None and status == "DELETE_COMPLETE"):
+            return status
+        if status is None:
+            fail(f"stack {stack} is gone")
+        settled = not status.endswith("IN_PROGRESS")
+        if settled and status != goal:
+            fail(f"stack {stack} ended in {status}")
+        time.sleep(poll)
+    fail(f"stack {stack} did not finish within {timeout} s")
+
+
+def deploy(target, args):
+    bucket = f"{args.stack_name}-artifacts-{target.account}-{target.region}"
+    ensure_bucket(target, bucket)
+    assets = dict(pair.split("=", 1) for pair in args.asset)
+    prefix = upload_artifacts(target.s3, bucket, Path(args.artifacts), args.functions.split(","), assets)
+    parameters = {"ArtifactBucket": bucket, "ArtifactPrefix": prefix}
+    for pair in args.parameter:
+        key, _, value = pair.partition("=")
+        parameters[key] = value
+
+    cfn, stack = target.cfn, args.stack_name
+    status = stack_status(cfn, stack)
+    if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"):
+        log(f"stack {stack} is {status} from a failed first deploy: deleting it")
+        printer = EventPrinter(cfn, stack)
+        cfn.delete_stack(StackName=stack)
+        wait_for_stack(cfn, stack, printer, target.poll, args.timeout, None)
+        status = None
+    change_set_type = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
+    body = Path(args.template).read_text()
+    template = {"TemplateBody": body}
+    if len(body.encode()) > TEMPLATE_BODY_LIMIT:
+        key = f"templates/{hashlib.sha256(body.encode()).hexdigest()[:16]}.yaml"
+        target.s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
+        template = {"TemplateURL": f"{target.s3.meta.endpoint_url}/{bucket}/{key}"}
+    name = f"deploy-{int(time.time())}"
+    log(f"{change_set_type.lower()} stack {stack} (change set {name})")
+    printer = EventPrinter(cfn, stack)
+    cfn.create_change_set(
+        StackName=stack,
+        ChangeSetName=name,
+        ChangeSetType=change_set_type,
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        **template,
+    )
+    if wait_for_change_set(cfn, stack, name, target.poll) is None:
+        log("no changes to deploy")
+        cfn.delete_change_set(StackName=stack, ChangeSetName=name)
+    else:
+        cfn.execute_change_set(StackName=stack, ChangeSetName=name)
+        goal = "CREATE_COMPLETE" if change_set_type == "CREATE" else "UPDATE_COMPLETE"
+        log(f"stack {stack}: {wait_for_stack(cfn, stack, printer, target.poll, args.timeout, goal)}")
+
+    described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    values = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    if target.local:
+        values["ApiUrl"] = f"{target.endpoint_url}/_aws/execute-api/{values['ApiId']}/{values['ApiStage']}"
+    log("outputs:")
+    for key in ["ApiUrl"] + sorted(k for k in values if k != "ApiUrl"):
+        log(f"  {key:<34} {values[key]}")
+    if args.env_file:
+        lines = [f"API={values['ApiUrl']}", f"AWS_REGION={target.region}", f"STACK_NAME={stack}"]
+        if target.local:
+            lines.append(f"AWS_ENDPOINT_URL={target.endpoint_url}")
+        lines += [f"{snake(k)}={v}" for k, v in sorted(values.items())]
+        Path(args.env_file).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.env_file).write_text("\n".join(lines) + "\n")
+        log(f"wrote {args.env_file}")
+
+
+def empty_bucket(s3, bucket):
+    """Deletes every object version and delete marker: a bucket must be empty to go."""
+    removed = 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        doomed = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        for start in range(0, len(doomed), 1000):
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start : start + 1000], "Quiet": True})
+        removed += len(doomed)
+    return removed
+
+
+def destroy(target, args):
+    cfn, stack = target.cfn, args.stack_name
+    status = stack_status(cfn, stack)
+    if status is None:
+        log(f"there is no stack {stack} in {target.describe()}")
+    else:
+        log(f"deleting stack {stack} ({status}) and everything it created")
+        printer = EventPrinter(cfn, stack)
+        cfn.delete_stack(StackName=stack)
+        wait_for_stack(cfn, stack, printer, target.poll, args.timeout, None)
+        log(f"stack {stack} deleted")
+    bucket = target.artifact_bucket(stack)
+    if bucket_exists(target.s3, bucket):
+        removed = empty_bucket(target.s3, bucket)
+        target.s3.delete_bucket(Bucket=bucket)
+        log(f"artifact bucket {bucket} emptied ({removed} objects) and deleted")
+
+
+def snake(name):
+    out = ""
+    for i, c in enumerate(name):
+        if c.isupper() and i and not name[i - 1].isupper():
+            out += "_"
+        out += c.upper()
+    return out
+
+
+def sizes(args):
+    total = 0
+    for name in args.functions.split(","):
+        binary = Path(args.artifacts) / name / "bootstrap"
+        if not binary.is_file():
+            fail(f"{binary} is missing")
+        zipped = len(zip_bootstrap(binary))
+        total += zipped
+        log(f"{name:<18} bootstrap {binary.stat().st_size / 2**20:6.2f} MiB   zipped {zipped / 2**20:6.2f} MiB")
+    log(f"{'all':<18} {'':<24} zipped {total / 2**20:6.2f} MiB")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    sizes_command = commands.add_parser("sizes")
+    sizes_command.add_argument("--artifacts", required=True)
+    sizes_command.add_argument("--functions", required=True)
+    for name in ("whoami", "deploy", "destroy"):
+        command = commands.add_parser(name)
+        command.add_argument("--region", required=True)
+        command.add_argument("--endpoint-url", help="LocalStack's URL; omit for AWS")
+        command.add_argument("--timeout", type=float, default=1800)
+        if name != "whoami":
+            command.add_argument("--stack-name", required=True)
+        if name == "deploy":
+            command.add_argument("--template", required=True)
+            command.add_argument("--artifacts", required=True, help="folder holding <function>/bootstrap")
+            command.add_argument("--functions", required=True, help="comma-separated function names")
+            command.add_argument("--asset", action="append", default=[], metavar="NAME=PATH")
+            command.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE")
+            command.add_argument("--env-file", help="write the outputs here as shell variables")
+    args = parser.parse_args()
+    global TAG
+    TAG = args.command
+    if args.command == "sizes":
+        return sizes(args)
+    target = Target(args.region, args.endpoint_url)
+    log(f"target: {target.describe()}")
+    if args.command == "deploy":
+        deploy(target, args)
+    elif args.command == "destroy":
+        destroy(target, args)
+
+
+if __name__ == "__main__":
+    main()
