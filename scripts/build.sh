@@ -4,17 +4,21 @@
 #   scripts/build.sh                 debug build for this machine's architecture (local stack)
 #   scripts/build.sh --release       release build (the profile in Cargo.toml)
 #   scripts/build.sh --arch arm64    for AWS Graviton (cross-compiled with zig); or x86_64
+#   scripts/build.sh --with-baseline also hello-lambda, the smallest function: the baseline the
+#                                    benchmarks compare every function with (scripts/bench.sh)
 set -euo pipefail
 LOG_TAG=build
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 release=()
+baseline=0
 arch="$(host_architecture)"
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --release) release=(--release) ;;
         --arch) arch="${2:?--arch needs arm64 or x86_64}"; shift ;;
-        -h | --help) sed -n '2,7p' "$0"; exit 0 ;;
+        --with-baseline) baseline=1 ;;
+        -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
         *) die "unknown option $1" ;;
     esac
     shift
@@ -28,10 +32,12 @@ esac
 ensure_tools
 cd "$REPO"
 packages=()
-for function in ${FUNCTIONS//,/ }; do packages+=(--package "$function"); done
+built="${FUNCTIONS//,/ }"
+[[ $baseline == 1 ]] && built+=" hello-lambda"
+for function in $built; do packages+=(--package "$function"); done
 start=$SECONDS
 run cargo lambda build "${release[@]}" --target "$target" "${packages[@]}"
-for function in ${FUNCTIONS//,/ }; do
+for function in $built; do
     binary="target/lambda/$function/bootstrap"
     [[ -x "$binary" ]] || die "$binary was not built"
     log "$binary: $(du -h "$binary" | cut -f1) ($arch)"

@@ -82,6 +82,8 @@ if [[ $e2e == 1 ]]; then
     phase "e2e: curl checks" "$REPO/scripts/e2e.sh"
     # The operations commands as people run them (their logic is exercised by the Rust suite).
     phase "ops: eda-admin" run_admin_commands
+    # Every benchmark briefly, so none can rot; nothing is compared with a target here.
+    phase "benchmarks (quick)" "$REPO/scripts/bench.sh" --quick
     if [[ $release == 1 ]]; then
         phase "release: arm64 for AWS" check_aws_artifacts
         phase "release: deploy --local" "$REPO/scripts/deploy.sh" --local

@@ -11,7 +11,7 @@
       the API's URL first; with --env-file, writes them as shell variables (API=...)
   stack.py destroy --stack-name S --region R [--endpoint-url URL]
       deletes the stack and everything it created, and the artifact bucket (emptied first)
-  stack.py sizes   --artifacts DIR --functions a,b
+  stack.py sizes   --artifacts DIR --functions a,b [--markdown FILE]
       prints each function's bootstrap size and the size of the zip deploy would upload
 """
 
@@ -306,14 +306,19 @@ def snake(name):
 
 def sizes(args):
     total = 0
+    rows = ["| function | bootstrap (MiB) | zipped (MiB) |", "| --- | --- | --- |"]
     for name in args.functions.split(","):
         binary = Path(args.artifacts) / name / "bootstrap"
         if not binary.is_file():
             fail(f"{binary} is missing")
         zipped = len(zip_bootstrap(binary))
         total += zipped
-        log(f"{name:<18} bootstrap {binary.stat().st_size / 2**20:6.2f} MiB   zipped {zipped / 2**20:6.2f} MiB")
+        size = binary.stat().st_size
+        log(f"{name:<18} bootstrap {size / 2**20:6.2f} MiB   zipped {zipped / 2**20:6.2f} MiB")
+        rows.append(f"| {name} | {size / 2**20:.2f} | {zipped / 2**20:.2f} |")
     log(f"{'all':<18} {'':<24} zipped {total / 2**20:6.2f} MiB")
+    if args.markdown:
+        Path(args.markdown).write_text("\n".join(rows) + "\n")
 
 
 def main():
@@ -322,6 +327,7 @@ def main():
     sizes_command = commands.add_parser("sizes")
     sizes_command.add_argument("--artifacts", required=True)
     sizes_command.add_argument("--functions", required=True)
+    sizes_command.add_argument("--markdown", help="also write the sizes here as a Markdown table")
     for name in ("whoami", "deploy", "destroy"):
         command = commands.add_parser(name)
         command.add_argument("--region", required=True)

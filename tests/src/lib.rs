@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 /// The deployed stack, from the env file that deploying it wrote.
 #[derive(Clone, Debug)]
 pub struct Stack {
+    pub stack_name: String,
     pub api: String,
     pub region: String,
     /// LocalStack's URL; `None` for AWS.
@@ -61,6 +62,7 @@ impl Stack {
                 .unwrap_or_else(|| panic!("{} has no {name}", path.display()))
         };
         Stack {
+            stack_name: var("STACK_NAME"),
             api: var("API").trim_end_matches('/').to_owned(),
             region: var("AWS_REGION"),
             endpoint: vars.get("AWS_ENDPOINT_URL").map(|v| v.to_string()),
@@ -260,27 +262,22 @@ impl World {
             })
             .filter(|(name, _)| name != "publishedAt")
             .collect();
-        json!({"Records": [{
-            "eventID": format!("redelivery-{sequence_number}"),
-            "eventName": "INSERT",
-            "eventVersion": "1.1",
-            "eventSource": "aws:dynamodb",
-            "awsRegion": self.stack.region,
-            "dynamodb": {
-                "ApproximateCreationDateTime": 1_763_800_000.0,
-                "Keys": {"aggregateId": {"S": key}, "version": {"N": version.to_string()}},
-                "NewImage": image,
-                "SequenceNumber": sequence_number,
-                "SizeBytes": 500,
-                "StreamViewType": "NEW_IMAGE"
-            }
-        }]})
+        json!({"Records": [adapters::memory::stream_record("INSERT", sequence_number, Value::Object(image))]})
     }
 
     /// Starts watching the bus for the events of one order: all of them, or those of the
     /// given types.
     pub async fn bus_probe(&self, order_id: &Value, event_types: &[&str]) -> BusProbe {
-        BusProbe::start(self, order_id, event_types).await
+        let mut pattern = json!({"detail": {"data": {"orderId": [order_id]}}});
+        if !event_types.is_empty() {
+            pattern["detail-type"] = json!(event_types);
+        }
+        BusProbe::start(self, pattern).await
+    }
+
+    /// Starts watching the bus for the events that match an EventBridge `pattern`.
+    pub async fn bus_probe_matching(&self, pattern: Value) -> BusProbe {
+        BusProbe::start(self, pattern).await
     }
 
     /// Starts watching the notification topic for the messages about one order.
@@ -489,28 +486,38 @@ impl TestQueue {
         let mut bodies = Vec::new();
         let mut last = Instant::now();
         while start.elapsed() < deadline && (bodies.len() < expected || last.elapsed() < quiet) {
-            let received = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .expect("receive from a probe queue");
-            for message in received.messages.unwrap_or_default() {
-                let body = message.body.as_deref().unwrap_or("null");
-                bodies.push(serde_json::from_str(body).expect("a JSON message"));
+            let received = self.receive().await;
+            if !received.is_empty() {
                 last = Instant::now();
-                if let Some(handle) = message.receipt_handle {
-                    let _ = self
-                        .sqs
-                        .delete_message()
-                        .queue_url(&self.url)
-                        .receipt_handle(handle)
-                        .send()
-                        .await;
-                }
+            }
+            bodies.extend(received);
+        }
+        bodies
+    }
+
+    /// The messages one receive call gets (long-polling a second), deleted from the queue.
+    async fn receive(&self) -> Vec<Value> {
+        let received = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive from a probe queue");
+        let mut bodies = Vec::new();
+        for message in received.messages.unwrap_or_default() {
+            let body = message.body.as_deref().unwrap_or("null");
+            bodies.push(serde_json::from_str(body).expect("a JSON message"));
+            if let Some(handle) = message.receipt_handle {
+                let _ = self
+                    .sqs
+                    .delete_message()
+                    .queue_url(&self.url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await;
             }
         }
         bodies
@@ -535,12 +542,8 @@ pub struct BusProbe {
 }
 
 impl BusProbe {
-    async fn start(world: &World, order_id: &Value, event_types: &[&str]) -> BusProbe {
+    async fn start(world: &World, pattern: Value) -> BusProbe {
         let rule = probe_name();
-        let mut pattern = json!({"detail": {"data": {"orderId": [order_id]}}});
-        if !event_types.is_empty() {
-            pattern["detail-type"] = json!(event_types);
-        }
         let queue = TestQueue::create(world, &rule).await;
         let rule_arn = world
             .eventbridge
@@ -586,6 +589,11 @@ impl BusProbe {
         quiet: Duration,
     ) -> Vec<Value> {
         self.queue.collect(expected, deadline, quiet).await
+    }
+
+    /// One receive (waiting at most a second): for callers that keep their own count.
+    pub async fn poll(&self) -> Vec<Value> {
+        self.queue.receive().await
     }
 
     /// Removes the rule and the queue.

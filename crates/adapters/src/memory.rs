@@ -410,3 +410,41 @@ impl SnapshotStore for InMemorySnapshotStore {
         Ok(())
     }
 }
+
+/// A DynamoDB stream record as Lambda delivers it (JSON), holding `new_image`: for tests and
+/// benchmarks that hand a stream consumer a batch without a stream.
+pub fn stream_record(
+    event_name: &str,
+    sequence_number: &str,
+    new_image: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "eventID": format!("evt-{sequence_number}"),
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1_763_800_000.0,
+            "Keys": {"aggregateId": new_image["aggregateId"], "version": new_image["version"]},
+            "NewImage": new_image,
+            "SequenceNumber": sequence_number,
+            "SizeBytes": 300,
+            "StreamViewType": "NEW_IMAGE"
+        },
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/events/stream/2026-11-22T00:00:00.000"
+    })
+}
+
+/// A stored event as the stream's `NewImage` shows it (before it is marked as published).
+pub fn stream_image(event: &RecordedEvent) -> serde_json::Value {
+    serde_json::json!({
+        "aggregateId": {"S": event.aggregate_id},
+        "version": {"N": event.version.to_string()},
+        "source": {"S": event.source},
+        "eventId": {"S": event.event_id.to_string()},
+        "eventType": {"S": event.event_type},
+        "occurredAt": {"S": domain::envelope::format_timestamp(event.occurred_at)},
+        "detail": {"S": event.detail}
+    })
+}

@@ -1,6 +1,6 @@
 //! The handler on a stream batch as Lambda delivers it (the JSON shape of a DynamoDB stream event).
 
-use adapters::memory::{InMemoryBus, InMemoryEventStore};
+use adapters::memory::{self, InMemoryBus, InMemoryEventStore};
 use aws_lambda_events::event::dynamodb::Event;
 use domain::order::{ORDER_SERVICE, OrderCreated, OrderEvent, OrderId};
 use domain::ports::EventStore;
@@ -29,30 +29,7 @@ fn order_created(id: u64) -> RecordedEvent {
 }
 
 fn stream_record(event_name: &str, sequence: &str, event: &RecordedEvent) -> serde_json::Value {
-    json!({
-        "eventID": format!("evt-{sequence}"),
-        "eventName": event_name,
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "dynamodb": {
-            "ApproximateCreationDateTime": 1_763_800_000.0,
-            "Keys": {"aggregateId": {"S": event.aggregate_id}, "version": {"N": event.version.to_string()}},
-            "NewImage": {
-                "aggregateId": {"S": event.aggregate_id},
-                "version": {"N": event.version.to_string()},
-                "source": {"S": event.source},
-                "eventId": {"S": event.event_id.to_string()},
-                "eventType": {"S": event.event_type},
-                "occurredAt": {"S": domain::envelope::format_timestamp(event.occurred_at)},
-                "detail": {"S": event.detail}
-            },
-            "SequenceNumber": sequence,
-            "SizeBytes": 300,
-            "StreamViewType": "NEW_IMAGE"
-        },
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/events/stream/2026-11-22T00:00:00.000"
-    })
+    memory::stream_record(event_name, sequence, memory::stream_image(event))
 }
 
 #[tokio::test]

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The benchmarks, all of them, into one report (target/bench/report.md; BENCHMARKS.md keeps the
+# latest full one). Needs the local stack up (scripts/local-up.sh).
+#
+#   scripts/bench.sh           full run (about 20 minutes on 2 cores): domain and outbox benches;
+#                              release builds for arm64 (sizes) and for this machine (redeployed
+#                              to the local stack); init time, warm latency and peak memory of
+#                              every function beside a hello-world baseline; 20 orders/s for 60 s
+#                              through the whole flow. Rewrites the measured part of BENCHMARKS.md.
+#   scripts/bench.sh --quick   every benchmark briefly, with the debug build the local stack runs,
+#                              so that they cannot rot (scripts/test.sh runs this). Figures from it
+#                              mean nothing; nothing is compared with a target in either mode.
+set -euo pipefail
+LOG_TAG=bench
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+quick=0
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --quick) quick=1 ;;
+        -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+        *) die "unknown option $1" ;;
+    esac
+    shift
+done
+
+cd "$REPO"
+[[ -f "$STACK_ENV" ]] || die "no deployed stack ($STACK_ENV is missing): run scripts/local-up.sh first"
+curl -sf "$LOCAL_ENDPOINT/_localstack/health" >/dev/null || die "LocalStack is not running: run scripts/local-up.sh first"
+ensure_tools
+out="$REPO/target/bench"
+rm -rf "$out" "$REPO/target/criterion"
+mkdir -p "$out"
+started=$SECONDS
+
+if [[ $quick == 1 ]]; then
+    mode="quick (debug build, a few iterations: checks that the benchmarks run, figures not meaningful)"
+    criterion_args=(--quick --noplot)
+    cold_starts=3 invocations=20
+    load=(--rate 5 --duration 5 --deadline 120)
+else
+    mode="full"
+    criterion_args=(--noplot)
+    cold_starts=20 invocations=1000
+    load=(--rate 20 --duration 60 --deadline 180)
+fi
+
+log "== CPU work per event: criterion benches of the domain and the outbox"
+run cargo bench --locked -p domain -p outbox-processor --bench domain --bench relay -- "${criterion_args[@]}"
+run "$TOOLS_VENV/bin/python" scripts/lib/criterion_table.py target/criterion --markdown "$out/criterion.md"
+
+if [[ $quick == 1 ]]; then
+    log "== artifact sizes: skipped in --quick (scripts/test.sh --release checks the arm64 build)"
+    echo "(not measured in quick mode)" >"$out/sizes.md"
+    log "== the functions as the local stack runs them (debug build) and the baseline"
+    run scripts/build.sh --with-baseline
+else
+    log "== artifact sizes: release build for AWS (arm64)"
+    run scripts/build.sh --release --arch arm64
+    run "$TOOLS_VENV/bin/python" scripts/lib/stack.py sizes --artifacts target/lambda \
+        --functions "$FUNCTIONS" --markdown "$out/sizes.md"
+    log "== release build for this machine, deployed to the local stack"
+    run scripts/build.sh --release --with-baseline
+    run scripts/deploy.sh --local --skip-build
+fi
+
+log "== init time, warm invocations and peak memory of each function (lambda-bench)"
+run cargo run --locked -p e2e --bin lambda-bench -- \
+    --artifacts target/lambda --baseline target/lambda/hello-lambda/bootstrap \
+    --cold-starts "$cold_starts" --invocations "$invocations" --markdown "$out/functions.md"
+
+log "== orders through the whole flow on the local stack (load-generator ${load[*]})"
+run cargo run --locked -p e2e --bin load-generator -- "${load[@]}" --markdown "$out/flow.md"
+log "== where the time went: the payment workflow's executions under that load"
+run "$TOOLS_VENV/bin/python" scripts/lib/workflow_breakdown.py --executions 200 --markdown "$out/workflow.md"
+
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+[[ -z "$(git status --porcelain 2>/dev/null)" ]] || commit+=" (with uncommitted changes)"
+{
+    echo "Run on $(date -u +%Y-%m-%d) at commit $commit, mode: $mode, in $((SECONDS - started)) s."
+    echo
+    echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores," \
+        "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) memory, Linux $(uname -r)," \
+        "$(rustc --version | cut -d' ' -f1-2), LocalStack $("$VENV/bin/pip" show localstack-core 2>/dev/null | sed -n 's/^Version: //p')."
+    echo
+    echo "### CPU work per event (criterion, one core)"
+    echo
+    cat "$out/criterion.md"
+    echo
+    echo "### Functions: init time, warm invocations, peak memory (lambda-bench)"
+    echo
+    cat "$out/functions.md"
+    echo
+    echo "### Zipped arm64 release artifacts"
+    echo
+    cat "$out/sizes.md"
+    echo
+    echo "### The whole flow on the local stack (load-generator ${load[*]})"
+    echo
+    cat "$out/flow.md"
+    echo
+    echo "### Where that time went: the payment workflow on LocalStack's Step Functions"
+    echo
+    cat "$out/workflow.md"
+} >"$out/report.md"
+
+if [[ $quick == 0 ]]; then
+    # The report replaces what lies between the markers; the analysis around it is written by hand.
+    "$TOOLS_VENV/bin/python" - "$REPO/BENCHMARKS.md" "$out/report.md" <<'EOF'
+import sys
+from pathlib import Path
+doc, report = Path(sys.argv[1]), Path(sys.argv[2]).read_text()
+begin, end = "<!-- bench.sh: begin -->", "<!-- bench.sh: end -->"
+text = doc.read_text()
+if begin not in text or end not in text:
+    sys.exit(f"{doc} lacks the {begin} / {end} markers")
+head, rest = text.split(begin, 1)
+doc.write_text(head + begin + "\n" + report + rest[rest.index(end):])
+EOF
+    log "BENCHMARKS.md updated"
+fi
+cat "$out/report.md"
+log "report: $out/report.md ($((SECONDS - started)) s)"
