@@ -156,6 +156,20 @@ impl World {
         body: Option<&str>,
         headers: &[(&str, &str)],
     ) -> Reply {
+        self.try_request(method, path, body, headers)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// The request, or why no answer came (refused connection, timeout, a body that is not
+    /// JSON): for callers that count failures instead of stopping at the first.
+    pub async fn try_request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, String> {
         let url = format!("{}{path}", self.stack.api);
         let mut request = self
             .http
@@ -169,18 +183,20 @@ impl World {
         let response = request
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+            .map_err(|e| format!("{method} {url}: {e}"))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let text = response.text().await.expect("response body");
-        let body = serde_json::from_str(&text).unwrap_or_else(|e| {
-            panic!("{method} {path} -> {status}: body is not JSON ({e}): {text}")
-        });
-        Reply {
+        let text = response
+            .text()
+            .await
+            .map_err(|e| format!("{method} {url} -> {status}: reading the body: {e}"))?;
+        let body = serde_json::from_str(&text)
+            .map_err(|e| format!("{method} {path} -> {status}: body is not JSON ({e}): {text}"))?;
+        Ok(Reply {
             status,
             headers,
             body,
-        }
+        })
     }
 
     pub async fn post(&self, path: &str, body: &str) -> Reply {

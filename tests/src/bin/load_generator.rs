@@ -10,8 +10,12 @@
 //! sent (the same clock, on one machine). After the last POST, stragglers get `--deadline`
 //! seconds. Then each order without an end is looked up in the event store: there but not
 //! finished is stuck, absent is lost.
+//!
+//! A POST that gets no answer (connection refused, or none within 30 s) is counted, not fatal:
+//! once every POST is out, such orders are looked up in the event store, and those found there
+//! were accepted all the same and are followed like the others.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -60,12 +64,25 @@ fn options() -> Options {
 #[derive(Default)]
 struct Tally {
     sent: usize,
-    accepted: usize,
+    /// Order id -> when its POST was sent (every order sent).
+    sent_at: HashMap<String, DateTime<Utc>>,
+    /// Answered 202.
+    accepted: HashSet<String>,
+    /// Answered with another status.
     refused: Vec<String>,
-    /// Order id -> when its POST was sent.
-    posted: HashMap<String, DateTime<Utc>>,
+    /// Order id -> why no answer came.
+    unanswered: HashMap<String, String>,
+    /// Of the unanswered, those found in the event store: accepted, the answer lost.
+    stored_unanswered: HashSet<String>,
     /// Order id -> (its end, how long after the POST).
     ended: HashMap<String, (String, Duration)>,
+}
+
+impl Tally {
+    /// The orders the system took: answered 202, or stored although the answer was lost.
+    fn taken(&self) -> usize {
+        self.accepted.len() + self.stored_unanswered.len()
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -109,23 +126,25 @@ async fn main() {
                 tick.tick().await;
                 let id = format!("{run}-{n:05}");
                 let (world, tally) = (world.clone(), tally.clone());
-                tally.lock().unwrap().sent += 1;
-                posts.push(tokio::spawn(async move {
-                    let posted = Utc::now();
-                    let reply = world
-                        .post(
-                            "/orders",
-                            &json!({"id": id, "amount": 10 + n % 90}).to_string(),
-                        )
-                        .await;
+                {
                     let mut tally = tally.lock().unwrap();
-                    if reply.status == 202 {
-                        tally.accepted += 1;
-                        tally.posted.insert(id, posted);
-                    } else {
-                        tally
+                    tally.sent += 1;
+                    tally.sent_at.insert(id.clone(), Utc::now());
+                }
+                posts.push(tokio::spawn(async move {
+                    let body = json!({"id": id, "amount": 10 + n % 90}).to_string();
+                    let reply = world.try_request("POST", "/orders", Some(&body), &[]).await;
+                    let mut tally = tally.lock().unwrap();
+                    match reply {
+                        Ok(reply) if reply.status == 202 => {
+                            tally.accepted.insert(id);
+                        }
+                        Ok(reply) => tally
                             .refused
-                            .push(format!("{id}: {} {}", reply.status, reply.body));
+                            .push(format!("{id}: {} {}", reply.status, reply.body)),
+                        Err(error) => {
+                            tally.unanswered.insert(id, error);
+                        }
                     }
                 }));
             }
@@ -139,44 +158,61 @@ async fn main() {
     let start = Instant::now();
     let load_ends = Duration::from_secs_f64(options.duration);
     let give_up = load_ends + Duration::from_secs_f64(options.deadline);
-    let mut early: Vec<(String, String, DateTime<Utc>)> = Vec::new();
     let interactive = std::io::stdout().is_terminal();
     let mut next_report = Duration::ZERO;
+    let mut unanswered_resolved = false;
     loop {
-        for event in ends.poll().await {
-            let id = event["detail"]["data"]["orderId"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let kind = event["detail-type"].as_str().unwrap_or_default().to_owned();
-            let at = event["detail"]["metadata"]["occurredAt"]
-                .as_str()
-                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| t.with_timezone(&Utc))
-                .unwrap_or_else(Utc::now);
-            early.push((id, kind, at));
-        }
-        let (sent, accepted, ended) = {
-            let mut tally = tally.lock().unwrap();
-            // An end can arrive before its POST's answer was counted: match them up here.
-            let mut waiting = Vec::new();
-            for (id, kind, at) in early.drain(..) {
-                match tally.posted.get(&id).copied() {
-                    Some(posted) => {
-                        let took = (at - posted).to_std().unwrap_or_default();
-                        tally.ended.entry(id).or_insert((kind, took));
-                    }
-                    None => waiting.push((id, kind, at)),
+        let arrived: Vec<(String, String, DateTime<Utc>)> = ends
+            .poll()
+            .await
+            .into_iter()
+            .map(|event| {
+                let id = event["detail"]["data"]["orderId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let kind = event["detail-type"].as_str().unwrap_or_default().to_owned();
+                let at = event["detail"]["metadata"]["occurredAt"]
+                    .as_str()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&Utc))
+                    .unwrap_or_else(Utc::now);
+                (id, kind, at)
+            })
+            .collect();
+        let all_sent = sender.is_finished();
+        if all_sent && !unanswered_resolved {
+            // Every POST has its answer or its failure: were the unanswered ones taken anyway?
+            let unanswered: Vec<String> =
+                tally.lock().unwrap().unanswered.keys().cloned().collect();
+            for id in unanswered {
+                if !world.stored_events(&id).await.is_empty() {
+                    tally.lock().unwrap().stored_unanswered.insert(id);
                 }
             }
-            early = waiting;
-            (tally.sent, tally.accepted, tally.ended.len())
+            unanswered_resolved = true;
+        }
+        let (sent, taken, unanswered, ended) = {
+            let mut tally = tally.lock().unwrap();
+            for (id, kind, at) in arrived {
+                // Every order's send time is known before its POST goes out.
+                if let Some(sent_at) = tally.sent_at.get(&id).copied() {
+                    let took = (at - sent_at).to_std().unwrap_or_default();
+                    tally.ended.entry(id).or_insert((kind, took));
+                }
+            }
+            (
+                tally.sent,
+                tally.taken(),
+                tally.unanswered.len(),
+                tally.ended.len(),
+            )
         };
         let elapsed = start.elapsed();
         let progress = format!(
-            "[{:>6.1} s] sent {sent:>5}/{total}  accepted {accepted:>5}  ended {ended:>5}  in flight {:>5}",
+            "[{:>6.1} s] sent {sent:>5}/{total}  accepted {taken:>5}  no answer {unanswered:>4}  ended {ended:>5}  in flight {:>5}",
             elapsed.as_secs_f64(),
-            accepted.saturating_sub(ended)
+            taken.saturating_sub(ended)
         );
         // A live line on a terminal; a line every 10 s in a log.
         if interactive {
@@ -186,8 +222,7 @@ async fn main() {
             println!("{progress}");
             next_report += Duration::from_secs(10);
         }
-        let all_sent = sender.is_finished();
-        if (all_sent && ended >= accepted) || elapsed > give_up {
+        if (unanswered_resolved && ended >= taken) || elapsed > give_up {
             break;
         }
     }
@@ -205,11 +240,8 @@ async fn main() {
         .count();
     let mut lost = Vec::new();
     let mut stuck = Vec::new();
-    for id in tally
-        .posted
-        .keys()
-        .filter(|id| !tally.ended.contains_key(*id))
-    {
+    let taken = tally.accepted.iter().chain(&tally.stored_unanswered);
+    for id in taken.filter(|id| !tally.ended.contains_key(*id)) {
         let stored = world.stored_events(id).await;
         if stored.is_empty() {
             lost.push(id.clone());
@@ -217,21 +249,41 @@ async fn main() {
             stuck.push(format!("{id} ({} events)", stored.len()));
         }
     }
-    let window = start.elapsed().as_secs_f64();
+    // From the first POST to the last end: the rate at which the flow really finished orders.
+    let first_sent = tally.sent_at.values().min().copied();
+    let last_end = tally
+        .ended
+        .iter()
+        .filter_map(|(id, (_, took))| {
+            Some(*tally.sent_at.get(id)? + chrono::Duration::from_std(*took).ok()?)
+        })
+        .max();
+    let busy = match (first_sent, last_end) {
+        (Some(first), Some(last)) => (last - first).to_std().unwrap_or_default().as_secs_f64(),
+        _ => 0.0,
+    };
+    let throughput = if busy > 0.0 {
+        tally.ended.len() as f64 / busy
+    } else {
+        0.0
+    };
     let summary = format!(
         "| figure | value |\n| --- | --- |\n\
          | offered | {total} orders at {} per second for {} s |\n\
          | accepted (202) | {} |\n\
-         | refused | {} |\n\
+         | refused (another status) | {} |\n\
+         | no answer (connection refused or 30 s timeout) | {} ({} of them stored all the same) |\n\
          | ended | {} ({} completed, {cancelled} cancelled) |\n\
          | lost (accepted, not in the event store) | {} |\n\
          | stuck (stored, no end within {} s after the load) | {} |\n\
          | POST to end: p50 / p95 / p99 / max | {} / {} / {} / {} |\n\
-         | throughput (ended orders per second over {:.0} s) | {:.1} |\n",
+         | throughput (ended orders per second, first POST to last end: {:.0} s) | {:.1} |\n",
         options.rate,
         options.duration,
-        tally.accepted,
+        tally.accepted.len(),
         tally.refused.len(),
+        tally.unanswered.len(),
+        tally.stored_unanswered.len(),
         tally.ended.len(),
         tally.ended.len() - cancelled,
         lost.len(),
@@ -241,12 +293,15 @@ async fn main() {
         seconds(percentile(&latencies, 0.95)),
         seconds(percentile(&latencies, 0.99)),
         seconds(latencies.last().copied().unwrap_or_default()),
-        window,
-        tally.ended.len() as f64 / window,
+        busy,
+        throughput,
     );
     println!("\n{summary}");
     for refused in tally.refused.iter().take(5) {
         println!("refused: {refused}");
+    }
+    for (id, error) in tally.unanswered.iter().take(5) {
+        println!("no answer: {id}: {error}");
     }
     for id in stuck.iter().take(5) {
         println!("stuck: {id}");

@@ -8,9 +8,10 @@ class HostRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     name = "host"
 
     def load(self, *args, **kwargs):
-        from localstack_host_lambda import apigateway_body
+        from localstack_host_lambda import apigateway_body, stepfunctions_jsonpath
         from localstack_host_lambda.executor import HostRuntimeExecutor
 
         apigateway_body.apply()
+        stepfunctions_jsonpath.apply()
 
         return HostRuntimeExecutor
