@@ -3,20 +3,23 @@
 # (LocalStack in host mode) with the end-to-end suites against it: the Rust suite under tests/
 # and the curl checks of scripts/e2e.sh. Stops what it started, whatever happens.
 #
-#   scripts/test.sh [--no-e2e] [--release]
+#   scripts/test.sh [--no-e2e] [--release] [--long]
 #     --release  also build every function for AWS (release, arm64) and check the artifacts, then
 #                redeploy the local stack with a release build (scripts/deploy.sh --local) and run
 #                the curl checks against it. Slow on 2 cores (two release builds); CI sets it.
+#     --long     the hostile-input checks at length: 300 s per fuzz target instead of 20, and
+#                1,000 schemathesis cases per API operation and phase instead of 60.
 set -euo pipefail
 LOG_TAG=test
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-e2e=1 release=0
+e2e=1 release=0 fuzz_seconds=20 api_examples=60
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --no-e2e) e2e=0 ;;
         --release) release=1 ;;
-        -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
+        --long) fuzz_seconds=300 api_examples=1000 ;;
+        -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
         *) die "unknown option $1" ;;
     esac
     shift
@@ -65,10 +68,17 @@ report() {
     log "  total                        $((SECONDS - start)) s"
 }
 
-phase "format" cargo fmt --all --check
+# The fuzz targets are a workspace of their own (built with the fuzzer's instrumentation).
+check_format() {
+    cargo fmt --all --check
+    cargo fmt --manifest-path "$REPO/tests/fuzz/Cargo.toml" --check
+}
+
+phase "format" check_format
 phase "lint" cargo clippy --workspace --all-targets --locked -- -D warnings
 phase "template" check_template
 phase "unit tests" cargo test --workspace --exclude e2e --locked
+phase "fuzzing (${fuzz_seconds} s a target)" "$REPO/scripts/fuzz.sh" --seconds "$fuzz_seconds"
 
 if [[ $e2e == 1 ]]; then
     # Leave a LocalStack that was already running as it is; stop one this run starts.
@@ -80,6 +90,7 @@ if [[ $e2e == 1 ]]; then
     phase "local stack up" "$REPO/scripts/local-up.sh"
     phase "e2e: Rust suite" cargo test -p e2e --locked -- --nocapture
     phase "e2e: curl checks" "$REPO/scripts/e2e.sh"
+    phase "e2e: API against its OpenAPI document" "$REPO/scripts/api-conformance.sh" --examples "$api_examples"
     # The operations commands as people run them (their logic is exercised by the Rust suite).
     phase "ops: eda-admin" run_admin_commands
     # Every benchmark briefly, so none can rot; nothing is compared with a target here.

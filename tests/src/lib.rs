@@ -34,6 +34,7 @@ pub struct Stack {
     pub outbox_function: String,
     pub projection_function: String,
     pub payment_function: String,
+    pub update_order_function: String,
     /// Orders of this customer fail payment, when the stack simulates a provider outage.
     pub simulated_outage_customer: Option<String>,
 }
@@ -76,6 +77,7 @@ impl Stack {
             outbox_function: var("OUTBOX_PROCESSOR_FUNCTION_NAME"),
             projection_function: var("PROJECTION_FUNCTION_NAME"),
             payment_function: var("PAYMENT_FUNCTION_NAME"),
+            update_order_function: var("UPDATE_ORDER_FUNCTION_NAME"),
             simulated_outage_customer: vars.get("SIMULATED_OUTAGE_CUSTOMER").map(|v| v.to_string()),
         }
     }

@@ -19,6 +19,7 @@ pub const CORRELATION_HEADER: &str = "x-correlation-id";
 const MAX_CORRELATION_ID: usize = 128;
 
 enum Route<'a> {
+    ApiDocument,
     PlaceOrder,
     GetOrder(&'a str),
     CustomerOrders(&'a str),
@@ -29,11 +30,13 @@ enum RouteError {
     MethodNotAllowed { allow: &'static str },
 }
 
-/// `POST /orders` (and `/order`, the original demo's path), `GET /orders/{id}` and
-/// `GET /customers/{customerId}/orders`.
+/// `POST /orders` (and `/order`, the original demo's path), `GET /orders/{id}`,
+/// `GET /customers/{customerId}/orders`, and `GET /openapi.yaml`, the API's description.
 fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, RouteError> {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match (segments.as_slice(), method) {
+        (["openapi.yaml"], &Method::GET) => Ok(Route::ApiDocument),
+        (["openapi.yaml"], _) => Err(RouteError::MethodNotAllowed { allow: "GET" }),
         (["orders" | "order"], &Method::POST) => Ok(Route::PlaceOrder),
         (["orders" | "order"], _) => Err(RouteError::MethodNotAllowed { allow: "POST" }),
         (["orders", id], &Method::GET) => Ok(Route::GetOrder(id)),
@@ -43,6 +46,9 @@ fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, RouteError> {
         _ => Err(RouteError::NotFound),
     }
 }
+
+/// The OpenAPI 3.1 description of this API, served as it is in the repository.
+pub const OPENAPI_DOCUMENT: &str = include_str!("../../../infra/openapi.yaml");
 
 /// Orders a page holds unless the client asks for fewer, and at most.
 const DEFAULT_PAGE: u32 = 20;
@@ -82,6 +88,7 @@ pub async fn handle<S: EventStore, V: OrderViews>(
         raw => raw.to_owned(),
     };
     let response = match route(request.method(), &path) {
+        Ok(Route::ApiDocument) => api_document(),
         Ok(Route::PlaceOrder) => place_order(service, &request).await,
         Ok(Route::GetOrder(id)) => get_order(service, id).await,
         Ok(Route::CustomerOrders(customer)) => customer_orders(service, customer, &request).await,
@@ -245,6 +252,15 @@ fn accepted(receipt: &Receipt) -> Response<Body> {
     if let Ok(correlation) = HeaderValue::from_str(&receipt.correlation_id) {
         headers.insert(CORRELATION_HEADER, correlation);
     }
+    response
+}
+
+fn api_document() -> Response<Body> {
+    let mut response = Response::new(Body::Text(OPENAPI_DOCUMENT.to_owned()));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/yaml"),
+    );
     response
 }
 

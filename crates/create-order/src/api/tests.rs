@@ -285,6 +285,23 @@ async fn unknown_routes_and_methods_get_json_errors() {
 }
 
 #[tokio::test]
+async fn the_api_serves_its_openapi_document() {
+    let api = api();
+    let response = handle(&api.service, request("GET", "/openapi.yaml", "")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/yaml");
+    let Body::Text(text) = response.body() else {
+        panic!("a text body");
+    };
+    assert!(text.starts_with("openapi: 3.1.0"), "{}", &text[..40]);
+    assert!(text.contains("/customers/{customerId}/orders:"));
+
+    let reply = api.send(request("POST", "/openapi.yaml", "")).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.headers["allow"], "GET");
+}
+
+#[tokio::test]
 async fn a_storage_failure_is_a_500_that_tells_nothing_internal() {
     let api = api();
     api.store.set_unavailable(true);
