@@ -74,9 +74,16 @@ check_format() {
     cargo fmt --manifest-path "$REPO/tests/fuzz/Cargo.toml" --check
 }
 
+# Licences, duplicate crates and sources, offline (deny.toml says what and why).
+check_dependencies() {
+    ensure_tools
+    run cargo deny --offline --log-level warn check --show-stats licenses bans sources
+}
+
 phase "format" check_format
 phase "lint" cargo clippy --workspace --all-targets --locked -- -D warnings
 phase "template" check_template
+phase "dependencies" check_dependencies
 phase "unit tests" cargo test --workspace --exclude e2e --locked
 phase "fuzzing (${fuzz_seconds} s a target)" "$REPO/scripts/fuzz.sh" --seconds "$fuzz_seconds"
 
