@@ -63,7 +63,6 @@ fn options() -> Options {
 
 #[derive(Default)]
 struct Tally {
-    sent: usize,
     /// Order id -> when its POST was sent (every order sent).
     sent_at: HashMap<String, DateTime<Utc>>,
     /// Answered 202.
@@ -126,11 +125,7 @@ async fn main() {
                 tick.tick().await;
                 let id = format!("{run}-{n:05}");
                 let (world, tally) = (world.clone(), tally.clone());
-                {
-                    let mut tally = tally.lock().unwrap();
-                    tally.sent += 1;
-                    tally.sent_at.insert(id.clone(), Utc::now());
-                }
+                tally.lock().unwrap().sent_at.insert(id.clone(), Utc::now());
                 posts.push(tokio::spawn(async move {
                     let body = json!({"id": id, "amount": 10 + n % 90}).to_string();
                     let reply = world.try_request("POST", "/orders", Some(&body), &[]).await;
@@ -202,7 +197,7 @@ async fn main() {
                 }
             }
             (
-                tally.sent,
+                tally.sent_at.len(),
                 tally.taken(),
                 tally.unanswered.len(),
                 tally.ended.len(),
