@@ -161,12 +161,31 @@ fn the_state_machine_retries_exactly_the_transient_errors() {
         "../../../infra/statemachines/payment.asl.json"
     ))
     .unwrap();
-    let retried: Vec<&str> = definition["States"]["Charge"]["Retry"][0]["ErrorEquals"]
-        .as_array()
-        .unwrap()
+    let retriers = definition["States"]["Charge"]["Retry"].as_array().unwrap();
+    let attempts_for = |error: &str| {
+        retriers
+            .iter()
+            .find(|retrier| {
+                retrier["ErrorEquals"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!(error))
+            })
+            .map(|retrier| retrier["MaxAttempts"].as_u64().unwrap())
+    };
+    let retried: Vec<&str> = retriers
         .iter()
+        .flat_map(|retrier| retrier["ErrorEquals"].as_array().unwrap())
         .map(|e| e.as_str().unwrap())
         .collect();
+    // A burst that throttles the function must delay orders, not cancel them.
+    assert!(
+        attempts_for("Lambda.TooManyRequestsException")
+            > attempts_for(
+                &Diagnostic::from(PaymentError::ProviderUnavailable(String::new())).error_type
+            ),
+        "throttling is retried longer than a provider outage"
+    );
     let name = |error| Diagnostic::from(error).error_type;
     assert!(retried.contains(&name(PaymentError::ProviderUnavailable(String::new())).as_str()));
     assert!(
