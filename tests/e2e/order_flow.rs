@@ -265,20 +265,9 @@ async fn a_duplicated_payment_result_changes_nothing_and_is_not_notified_again()
     let bus = world.bus_probe(&json!(id), &[]).await;
     let notifications = world.notification_probe(&id).await;
     let paid = by_type(&events, "PaymentSucceeded");
-    let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-        .event_bus_name(&world.stack.event_bus)
-        .source("payment-service")
-        .detail_type("PaymentSucceeded")
-        .detail(paid["detail"].to_string())
-        .build();
-    let put = world
-        .eventbridge
-        .put_events()
-        .entries(entry)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.failed_entry_count(), 0);
+    world
+        .put_on_bus("payment-service", "PaymentSucceeded", &paid["detail"])
+        .await;
 
     let again = bus.collect(1, FLOW, QUIET).await;
     let sent = notifications.collect(0, QUIET, QUIET).await;

@@ -289,16 +289,7 @@ async fn each_consumer_given_the_same_event_twice_has_one_effect() {
         first["paymentId"], after["paymentId"],
         "the one the order was completed with"
     );
-    let charges = world
-        .dynamodb
-        .query()
-        .table_name(&world.stack.payments_table)
-        .key_condition_expression("orderId = :id")
-        .expression_attribute_values(":id", AttributeValue::S(id.clone()))
-        .send()
-        .await
-        .unwrap()
-        .count;
+    let charges = world.charges(&id).await;
     assert_eq!(charges, 1, "one charge on record");
 
     // update-order and notification: see the order_flow suite (the same PaymentSucceeded

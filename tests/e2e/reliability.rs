@@ -19,21 +19,6 @@ const FLOW: Duration = Duration::from_secs(90);
 /// After the expected messages arrived, how long to keep listening for an unexpected extra one.
 const QUIET: Duration = Duration::from_secs(5);
 
-/// The event types of an order's stored events, in version order.
-async fn stored_types(world: &World, key: &str) -> Vec<String> {
-    world
-        .stored_events(key)
-        .await
-        .iter()
-        .map(|item| {
-            item.get("eventType")
-                .and_then(|value| value.as_s().ok())
-                .cloned()
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
 /// A `PaymentSucceeded` for `order_id` as the payment state machine puts it on the bus, in the
 /// envelope EventBridge delivers to update-order.
 fn payment_succeeded(order_id: &str, event_id: Uuid, payment_id: &str) -> Value {
@@ -118,7 +103,7 @@ async fn fifty_payment_results_for_one_order_at_once_make_one_transition() {
         "one OrderCompleted on the bus: {completed:#?}"
     );
     assert_eq!(
-        stored_types(&world, &id).await,
+        world.stored_types(&id).await,
         ["OrderCreated", "OrderCompleted"],
         "one transition"
     );
@@ -139,7 +124,7 @@ async fn fifty_identical_posts_at_once_store_one_order() {
     assert_eq!(statuses, BTreeMap::from([(202, 50)]), "{replies:#?}");
     world.wait_for_status(&id, "COMPLETED", FLOW).await;
     assert_eq!(
-        stored_types(&world, &id).await,
+        world.stored_types(&id).await,
         ["OrderCreated", "OrderCompleted"]
     );
 }
@@ -201,7 +186,7 @@ async fn two_hundred_orders_at_once_each_end_with_exactly_their_events() {
 
     for id in &ids {
         let types = eventually(&format!("{id}'s two events"), FLOW, || async {
-            let types = stored_types(&world, id).await;
+            let types = world.stored_types(id).await;
             (types.len() >= 2).then_some(types)
         })
         .await;

@@ -35,6 +35,12 @@ pub struct Stack {
     pub projection_function: String,
     pub payment_function: String,
     pub update_order_function: String,
+    pub notification_function: String,
+    pub outbox_dead_letter_queue: String,
+    pub projection_dead_letter_queue: String,
+    pub payment_rule_dead_letter_queue: String,
+    pub update_order_dead_letter_queue: String,
+    pub notification_dead_letter_queue: String,
     /// Orders of this customer fail payment, when the stack simulates a provider outage.
     pub simulated_outage_customer: Option<String>,
 }
@@ -78,6 +84,12 @@ impl Stack {
             projection_function: var("PROJECTION_FUNCTION_NAME"),
             payment_function: var("PAYMENT_FUNCTION_NAME"),
             update_order_function: var("UPDATE_ORDER_FUNCTION_NAME"),
+            notification_function: var("NOTIFICATION_FUNCTION_NAME"),
+            outbox_dead_letter_queue: var("OUTBOX_DEAD_LETTER_QUEUE_URL"),
+            projection_dead_letter_queue: var("PROJECTION_DEAD_LETTER_QUEUE_URL"),
+            payment_rule_dead_letter_queue: var("PAYMENT_RULE_DEAD_LETTER_QUEUE_URL"),
+            update_order_dead_letter_queue: var("UPDATE_ORDER_DEAD_LETTER_QUEUE_URL"),
+            notification_dead_letter_queue: var("NOTIFICATION_DEAD_LETTER_QUEUE_URL"),
             simulated_outage_customer: vars.get("SIMULATED_OUTAGE_CUSTOMER").map(|v| v.to_string()),
         }
     }
@@ -224,6 +236,52 @@ impl World {
             .unwrap_or_default()
     }
 
+    /// The event types of an order's stored events, in version order.
+    pub async fn stored_types(&self, order_key: &str) -> Vec<String> {
+        self.stored_events(order_key)
+            .await
+            .iter()
+            .map(|item| {
+                item.get("eventType")
+                    .and_then(|value| value.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// How many charges the payments table holds for an order, read consistently.
+    pub async fn charges(&self, order_key: &str) -> i32 {
+        self.dynamodb
+            .query()
+            .table_name(&self.stack.payments_table)
+            .key_condition_expression("orderId = :id")
+            .expression_attribute_values(":id", AttributeValue::S(order_key.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("query the payments")
+            .count
+    }
+
+    /// Puts one event on the stack's bus, as its producer would; the call must accept it.
+    pub async fn put_on_bus(&self, source: &str, detail_type: &str, detail: &Value) {
+        let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .event_bus_name(&self.stack.event_bus)
+            .source(source)
+            .detail_type(detail_type)
+            .detail(detail.to_string())
+            .build();
+        let put = self
+            .eventbridge
+            .put_events()
+            .entries(entry)
+            .send()
+            .await
+            .expect("put an event on the bus");
+        assert_eq!(put.failed_entry_count(), 0, "{put:?}");
+    }
+
     /// The settings the operations commands (`eda-admin`) need for this stack.
     pub fn admin_settings(&self) -> admin::Settings {
         admin::Settings {
@@ -232,6 +290,14 @@ impl World {
             event_bus: self.stack.event_bus.clone(),
             region: Some(self.stack.region.clone()),
             endpoint: self.stack.endpoint.clone(),
+            outbox_dead_letter_queue_url: self.stack.outbox_dead_letter_queue.clone(),
+            projection_dead_letter_queue_url: self.stack.projection_dead_letter_queue.clone(),
+            payment_rule_dead_letter_queue_url: self.stack.payment_rule_dead_letter_queue.clone(),
+            update_order_dead_letter_queue_url: self.stack.update_order_dead_letter_queue.clone(),
+            notification_dead_letter_queue_url: self.stack.notification_dead_letter_queue.clone(),
+            update_order_function: self.stack.update_order_function.clone(),
+            notification_function: self.stack.notification_function.clone(),
+            payment_state_machine_arn: self.stack.payment_state_machine.clone(),
         }
     }
 

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod dynamodb;
 pub mod eventbridge;
+pub mod fault;
 pub mod memory;
 pub mod sns;
 pub mod stream;

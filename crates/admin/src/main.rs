@@ -3,11 +3,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use adapters::{DynamoDbEventStore, EventBridgePublisher};
+use admin::dead_letters::{self, Consumers, Queue, RedriveReport};
 use admin::rebuild::{Target, rebuild_views};
 use admin::replay::{Selection, replay};
 use admin::{AdminError, Settings, pending};
 use chrono::{DateTime, Utc};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use outbox_processor::Outbox;
 
 /// Operations on the order system's event store.
@@ -65,6 +66,54 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// What the stack gave up on after its retries, parked in its dead-letter queues.
+    DeadLetters {
+        #[command(subcommand)]
+        command: DeadLettersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeadLettersCommand {
+    /// List the letters in each queue, leaving them there.
+    List {
+        /// Which queue.
+        #[arg(long, value_enum, default_value_t = Queues::All)]
+        queue: Queues,
+    },
+    /// After a fix, hand each letter back to what it was meant for; delete it if that worked.
+    Redrive {
+        /// Which queue ("all" for the five, one after the other).
+        #[arg(long, value_enum)]
+        queue: Queues,
+        /// Say what would be done, do nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// A dead-letter queue, or all five.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Queues {
+    All,
+    Outbox,
+    Projection,
+    PaymentRule,
+    UpdateOrder,
+    Notification,
+}
+
+impl Queues {
+    fn selected(self) -> Vec<Queue> {
+        match self {
+            Queues::All => Queue::ALL.to_vec(),
+            Queues::Outbox => vec![Queue::Outbox],
+            Queues::Projection => vec![Queue::Projection],
+            Queues::PaymentRule => vec![Queue::PaymentRule],
+            Queues::UpdateOrder => vec![Queue::UpdateOrder],
+            Queues::Notification => vec![Queue::Notification],
+        }
+    }
 }
 
 #[tokio::main]
@@ -102,6 +151,9 @@ async fn run(cli: Cli) -> Result<bool, AdminError> {
     let events = DynamoDbEventStore::new(dynamodb.clone(), &settings.event_store_table);
     let bus =
         EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&aws), &settings.event_bus);
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let lambda = aws_sdk_lambda::Client::new(&aws);
+    let sfn = aws_sdk_sfn::Client::new(&aws);
     let mut progress = |line: String| println!("{line}");
 
     match cli.command {
@@ -154,6 +206,53 @@ async fn run(cli: Cli) -> Result<bool, AdminError> {
             )
             .await?;
             Ok(report.failed == 0)
+        }
+        Command::DeadLetters { command } => {
+            // `None` to list, `Some(dry_run)` to re-drive.
+            let (queues, redrive) = match command {
+                DeadLettersCommand::List { queue } => (queue.selected(), None),
+                DeadLettersCommand::Redrive { queue, dry_run } => (queue.selected(), Some(dry_run)),
+            };
+            let outbox = Outbox::new(bus, events.clone());
+            let consumers = Consumers {
+                lambda: &lambda,
+                sfn: &sfn,
+                dynamodb: &dynamodb,
+                events: &events,
+                outbox: &outbox,
+                views_table: &settings.views_table,
+                update_order_function: &settings.update_order_function,
+                notification_function: &settings.notification_function,
+                payment_state_machine: &settings.payment_state_machine_arn,
+            };
+            let several = queues.len() > 1;
+            let mut total = RedriveReport::default();
+            for queue in queues {
+                let Some(queue) = settings.dead_letter_queue(queue) else {
+                    println!("{queue}: no queue URL in the settings, skipped");
+                    continue;
+                };
+                match redrive {
+                    None => {
+                        dead_letters::list(&sqs, &queue, &mut progress).await?;
+                    }
+                    Some(dry_run) => {
+                        let report =
+                            dead_letters::redrive(&sqs, &consumers, &queue, dry_run, &mut progress)
+                                .await?;
+                        total.found += report.found;
+                        total.redriven += report.redriven;
+                        total.kept += report.kept;
+                    }
+                }
+            }
+            if redrive.is_some() && several {
+                println!(
+                    "all queues: found {}, re-driven {}, kept {}",
+                    total.found, total.redriven, total.kept
+                );
+            }
+            Ok(total.kept == 0)
         }
     }
 }

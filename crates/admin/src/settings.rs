@@ -1,5 +1,6 @@
 //! Where the stack is: table and bus names, region and endpoint, from the env file that
-//! deploying the stack wrote (`.local/stack.env`), overridable one by one.
+//! deploying the stack wrote (`.local/stack.env`), overridable one by one; and, for the
+//! dead-letter commands only, its dead-letter queues and what consumes them.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -7,6 +8,7 @@ use std::path::Path;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use crate::AdminError;
+use crate::dead_letters::{DeadLetterQueue, Queue};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Settings {
@@ -16,6 +18,15 @@ pub struct Settings {
     pub region: Option<String>,
     /// LocalStack's URL; `None` for AWS.
     pub endpoint: Option<String>,
+    // The rest only the dead-letter commands need, so an empty one is skipped, not refused.
+    pub outbox_dead_letter_queue_url: String,
+    pub projection_dead_letter_queue_url: String,
+    pub payment_rule_dead_letter_queue_url: String,
+    pub update_order_dead_letter_queue_url: String,
+    pub notification_dead_letter_queue_url: String,
+    pub update_order_function: String,
+    pub notification_function: String,
+    pub payment_state_machine_arn: String,
 }
 
 impl Settings {
@@ -35,6 +46,29 @@ impl Settings {
             event_bus: var("EVENT_BUS_NAME"),
             region: vars.get("AWS_REGION").map(|v| v.to_string()),
             endpoint: vars.get("AWS_ENDPOINT_URL").map(|v| v.to_string()),
+            outbox_dead_letter_queue_url: var("OUTBOX_DEAD_LETTER_QUEUE_URL"),
+            projection_dead_letter_queue_url: var("PROJECTION_DEAD_LETTER_QUEUE_URL"),
+            payment_rule_dead_letter_queue_url: var("PAYMENT_RULE_DEAD_LETTER_QUEUE_URL"),
+            update_order_dead_letter_queue_url: var("UPDATE_ORDER_DEAD_LETTER_QUEUE_URL"),
+            notification_dead_letter_queue_url: var("NOTIFICATION_DEAD_LETTER_QUEUE_URL"),
+            update_order_function: var("UPDATE_ORDER_FUNCTION_NAME"),
+            notification_function: var("NOTIFICATION_FUNCTION_NAME"),
+            payment_state_machine_arn: var("PAYMENT_STATE_MACHINE_ARN"),
+        })
+    }
+
+    /// The queue, if the settings know its URL.
+    pub fn dead_letter_queue(&self, queue: Queue) -> Option<DeadLetterQueue> {
+        let url = match queue {
+            Queue::Outbox => &self.outbox_dead_letter_queue_url,
+            Queue::Projection => &self.projection_dead_letter_queue_url,
+            Queue::PaymentRule => &self.payment_rule_dead_letter_queue_url,
+            Queue::UpdateOrder => &self.update_order_dead_letter_queue_url,
+            Queue::Notification => &self.notification_dead_letter_queue_url,
+        };
+        (!url.is_empty()).then(|| DeadLetterQueue {
+            queue,
+            url: url.clone(),
         })
     }
 

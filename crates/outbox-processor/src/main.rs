@@ -1,4 +1,5 @@
 use adapters::config::{self, required_env};
+use adapters::fault::{FaultSwitch, FaultyPublisher};
 use adapters::{DynamoDbEventStore, EventBridgePublisher};
 use aws_lambda_events::event::dynamodb::Event;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -10,8 +11,10 @@ async fn main() -> Result<(), Error> {
     let table = required_env("EVENT_STORE_TABLE")?;
     let bus = required_env("EVENT_BUS_NAME")?;
     let aws = config::load().await;
+    let publisher = EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&aws), bus);
     let outbox = Outbox::new(
-        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&aws), bus),
+        // Faults are injected by the reliability suite only (FAULT_INJECTION; see fault.rs).
+        FaultyPublisher::new(publisher, FaultSwitch::from_env()?),
         DynamoDbEventStore::new(aws_sdk_dynamodb::Client::new(&aws), table),
     );
     let outbox = &outbox;
