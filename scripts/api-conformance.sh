@@ -18,7 +18,7 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         --examples) examples="$2"; shift ;;
         --seed) seed="$2"; shift ;;
-        -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h | --help) usage; exit 0 ;;
         *) die "unknown option $1" ;;
     esac
     shift

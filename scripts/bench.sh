@@ -20,7 +20,7 @@ quick=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --quick) quick=1 ;;
-        -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+        -h | --help) usage; exit 0 ;;
         *) die "unknown option $1" ;;
     esac
     shift

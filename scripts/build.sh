@@ -18,7 +18,7 @@ while [[ $# -gt 0 ]]; do
         --release) release=(--release) ;;
         --arch) arch="${2:?--arch needs arm64 or x86_64}"; shift ;;
         --with-baseline) baseline=1 ;;
-        -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
+        -h | --help) usage; exit 0 ;;
         *) die "unknown option $1" ;;
     esac
     shift

@@ -30,7 +30,7 @@ while [[ $# -gt 0 ]]; do
         --arch) arch="${2:?--arch needs arm64 or x86_64}"; shift ;;
         --debug) profile=() ;;
         --skip-build) build=0 ;;
-        -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h | --help) usage; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
     shift

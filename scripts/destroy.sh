@@ -16,7 +16,7 @@ while [[ $# -gt 0 ]]; do
         --stack-name) stack_name="${2:?--stack-name needs a name}"; shift ;;
         --region) region="${2:?--region needs a region}"; shift ;;
         --yes) yes=1 ;;
-        -h | --help) sed -n '2,8p' "$0"; exit 0 ;;
+        -h | --help) usage; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
     shift

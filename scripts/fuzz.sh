@@ -19,7 +19,7 @@ seconds=20 targets=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --seconds) seconds="$2"; shift ;;
-        -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h | --help) usage; exit 0 ;;
         -*) die "unknown option $1" ;;
         *) targets+=("$1") ;;
     esac

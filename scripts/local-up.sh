@@ -19,7 +19,7 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         --release) build_flags=() ;;
         --external) external=1 ;;
-        -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h | --help) usage; exit 0 ;;
         *) die "unknown option $1" ;;
     esac
     shift

@@ -19,7 +19,7 @@ while [[ $# -gt 0 ]]; do
         --no-e2e) e2e=0 ;;
         --release) release=1 ;;
         --long) fuzz_seconds=300 api_examples=1000 ;;
-        -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h | --help) usage; exit 0 ;;
         *) die "unknown option $1" ;;
     esac
     shift

@@ -25,6 +25,9 @@ ASSETS=(payment.asl.json="$REPO/infra/statemachines/payment.asl.json")
 TOOLS_VENV="$LOCAL/tools"
 
 log() { printf '[%s] %s\n' "${LOG_TAG:-eda-demo}" "$*"; }
+# The calling script's header comment (from line 2 to the first line that is not a comment): its
+# --help.
+usage() { sed -n '2,/^[^#]/{/^#/p}' "$0"; }
 die() { printf '[%s] ERROR: %s\n' "${LOG_TAG:-eda-demo}" "$*" >&2; exit 1; }
 
 # Runs a command, printing it first.

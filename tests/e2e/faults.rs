@@ -464,11 +464,22 @@ async fn set_variable(world: &World, function: &str, name: &str, value: Option<&
     .await;
 }
 
-/// The outbox dies (or hangs past its timeout) right after its first PutEvents call returned,
-/// before it marked those events as published. Lambda retries the batch; the events go out
-/// again, and the consumers' de-duplication makes the effect single: each order charged once,
-/// completed once, its `OrderCompleted` on the bus once.
-async fn outbox_fault_loses_nothing(kind: &str) {
+/// Where a fault is injected: the stream consumer, right after its effect and before Lambda
+/// hears that the batch succeeded.
+#[derive(Clone, Copy, Debug)]
+enum Victim {
+    /// After PutEvents returned, before the events are marked published.
+    Outbox,
+    /// After an order view is written.
+    Projection,
+}
+
+/// A stream consumer dies (or hangs past its timeout) right after its first effect. Lambda
+/// retries the batch, and the effect is single all the same: the outbox's events go out again
+/// and the consumers' de-duplication absorbs them (each order charged once, completed once, its
+/// `OrderCompleted` on the bus once); the projection finds the views already hold the events.
+/// Every order's view ends `COMPLETED`.
+async fn fault_after_effect_loses_nothing(victim: Victim, kind: &str) {
     let _turn = TURN.lock().await;
     let world = World::connect().await;
     assert!(
@@ -477,19 +488,20 @@ async fn outbox_fault_loses_nothing(kind: &str) {
     );
     let run = unique_id(&format!("e2e-{kind}"));
     let marker = std::env::temp_dir().join(format!("{run}.fault"));
-    let function = world.stack.outbox_function.clone();
+    let function = match victim {
+        Victim::Outbox => world.stack.outbox_function.clone(),
+        Victim::Projection => world.stack.projection_function.clone(),
+    };
     let fault = format!("{kind}:{}", marker.display());
     set_variable(&world, &function, adapters::fault::VARIABLE, Some(&fault)).await;
-    let bus = world
-        .bus_probe_matching(json!({
-            "detail-type": ["OrderCompleted", "OrderCancelled"],
-            "detail": {"data": {"orderId": [{"prefix": format!("{run}-")}]}}
-        }))
-        .await;
+    let bus = ends_probe(&world, &run).await;
     let (ids, ends) = restoring(
         async {
             let ids = place_orders(&world, &run, 5).await;
             let ends = bus.collect(ids.len(), RECOVERY, QUIET).await;
+            for id in &ids {
+                world.wait_for_status(id, "COMPLETED", RECOVERY).await;
+            }
             (ids, ends)
         },
         set_variable(&world, &function, adapters::fault::VARIABLE, None),
@@ -504,8 +516,8 @@ async fn outbox_fault_loses_nothing(kind: &str) {
         executions += world.payment_executions(&json!(id)).await.len();
     }
     println!(
-        "outbox {kind} after publishing: {} orders, {} payment executions (a re-published \
-         OrderCreated starts another, which charges nothing), {} completed once",
+        "{victim:?} {kind} after its effect: {} orders, {} payment executions (a re-published \
+         OrderCreated starts another, which charges nothing), {} completed once, views COMPLETED",
         ids.len(),
         executions,
         ends.len()
@@ -514,12 +526,17 @@ async fn outbox_fault_loses_nothing(kind: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_outbox_that_crashes_after_publishing_loses_and_doubles_nothing() {
-    outbox_fault_loses_nothing("crash").await;
+    fault_after_effect_loses_nothing(Victim::Outbox, "crash").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_outbox_that_hangs_after_publishing_loses_and_doubles_nothing() {
-    outbox_fault_loses_nothing("hang").await;
+    fault_after_effect_loses_nothing(Victim::Outbox, "hang").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_projection_that_crashes_after_writing_a_view_loses_nothing() {
+    fault_after_effect_loses_nothing(Victim::Projection, "crash").await;
 }
 
 /// The letters parked in one of the stack's dead-letter queues, left in it.

@@ -14,7 +14,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use domain::RecordedEvent;
-use domain::ports::{EventPublisher, InfrastructureError, PublishOutcome};
+use domain::order::OrderView;
+use domain::ports::{
+    EventPublisher, InfrastructureError, OrderViews, Page, PageError, PublishOutcome,
+    ViewWriteError,
+};
 
 pub const VARIABLE: &str = "FAULT_INJECTION";
 
@@ -116,6 +120,43 @@ impl<P: EventPublisher> EventPublisher for FaultyPublisher<P> {
             switch.trip();
         }
         Ok(outcomes)
+    }
+}
+
+/// Order views that fault right after a view is written: the view holds the batch's events, and
+/// Lambda has not been told the batch succeeded.
+pub struct FaultyViews<V> {
+    inner: V,
+    switch: Option<FaultSwitch>,
+}
+
+impl<V> FaultyViews<V> {
+    /// Without a switch it is `inner`, one branch per call apart.
+    pub fn new(inner: V, switch: Option<FaultSwitch>) -> Self {
+        FaultyViews { inner, switch }
+    }
+}
+
+impl<V: OrderViews> OrderViews for FaultyViews<V> {
+    async fn get(&self, key: &str) -> Result<Option<OrderView>, InfrastructureError> {
+        self.inner.get(key).await
+    }
+
+    async fn put(&self, view: &OrderView, expected_version: u64) -> Result<(), ViewWriteError> {
+        self.inner.put(view, expected_version).await?;
+        if let Some(switch) = &self.switch {
+            switch.trip();
+        }
+        Ok(())
+    }
+
+    async fn by_customer(
+        &self,
+        customer_id: &str,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<OrderView>, PageError> {
+        self.inner.by_customer(customer_id, limit, cursor).await
     }
 }
 

@@ -1,5 +1,6 @@
 use adapters::DynamoDbOrderViews;
 use adapters::config::{self, required_env};
+use adapters::fault::{FaultSwitch, FaultyViews};
 use aws_lambda_events::event::dynamodb::Event;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use projection::Projection;
@@ -9,10 +10,9 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let table = required_env("ORDER_VIEWS_TABLE")?;
     let aws = config::load().await;
-    let projection = Projection::new(DynamoDbOrderViews::new(
-        aws_sdk_dynamodb::Client::new(&aws),
-        table,
-    ));
+    let views = DynamoDbOrderViews::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    // Faults are injected by the reliability suite only (FAULT_INJECTION; see fault.rs).
+    let projection = Projection::new(FaultyViews::new(views, FaultSwitch::from_env()?));
     let projection = &projection;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
         projection.handle_batch(event.payload).await
