@@ -77,7 +77,7 @@ check_format() {
 # Licences, duplicate crates and sources, offline (deny.toml says what and why).
 check_dependencies() {
     ensure_tools
-    run cargo deny --offline --log-level warn check --show-stats licenses bans sources
+    run cargo deny --offline --log-level warn check --hide-inclusion-graph --show-stats licenses bans sources
 }
 
 phase "format" check_format

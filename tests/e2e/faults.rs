@@ -807,3 +807,114 @@ async fn clean_up_poison(world: &World, key: &str) {
         }
     }
 }
+
+/// Orders whose payment never started (the payment rule's target removed while they were placed:
+/// LocalStack does not honour a disabled rule): they stay `CREATED`, their `OrderCreated`
+/// published to a rule that passed it to no one. Once the target is back, `eda-admin replay
+/// --stuck-for` finds every order that has not ended nor moved, replays its latest event, and
+/// each completes once, charged once.
+#[tokio::test(flavor = "multi_thread")]
+async fn stuck_orders_are_recovered_by_replaying_their_latest_event() {
+    let _turn = TURN.lock().await;
+    let world = World::connect().await;
+    let run = unique_id("e2e-stuck");
+    let bus_name = &world.stack.event_bus;
+    let rule = "payment-service-filtering-orders";
+    let targets = world
+        .eventbridge
+        .list_targets_by_rule()
+        .rule(rule)
+        .event_bus_name(bus_name)
+        .send()
+        .await
+        .expect("the payment rule's targets")
+        .targets
+        .unwrap_or_default();
+    assert!(!targets.is_empty(), "the payment rule has its target");
+    world
+        .eventbridge
+        .remove_targets()
+        .rule(rule)
+        .event_bus_name(bus_name)
+        .set_ids(Some(targets.iter().map(|t| t.id().to_owned()).collect()))
+        .send()
+        .await
+        .expect("detach the payment workflow");
+    let reattach = async {
+        world
+            .eventbridge
+            .put_targets()
+            .rule(rule)
+            .event_bus_name(bus_name)
+            .set_targets(Some(targets.clone()))
+            .send()
+            .await
+            .expect("re-attach the payment workflow");
+    };
+    let ids = restoring(
+        async {
+            let ids = place_orders(&world, &run, 3).await;
+            for id in &ids {
+                eventually(
+                    &format!("{id}'s OrderCreated published"),
+                    RECOVERY,
+                    || async {
+                        let items = world.stored_events(id).await;
+                        items
+                            .first()
+                            .filter(|item| item.contains_key("publishedAt"))
+                            .map(|_| ())
+                    },
+                )
+                .await;
+            }
+            ids
+        },
+        reattach,
+    )
+    .await;
+    tokio::time::sleep(QUIET).await;
+    for id in &ids {
+        assert_eq!(
+            world.stored_types(id).await,
+            ["OrderCreated"],
+            "{id} is stuck"
+        );
+    }
+
+    let bus = ends_probe(&world, &run).await;
+    let (events, _) = admin_outbox(&world).await;
+    let publisher = adapters::EventBridgePublisher::new(
+        aws_sdk_eventbridge::Client::new(&world.admin_settings().aws().await),
+        &world.stack.event_bus,
+    );
+    let mut lines = Vec::new();
+    let replayed = admin::replay::replay(
+        &events,
+        &publisher,
+        &admin::replay::Selection::StuckSince(chrono::Utc::now()),
+        false,
+        &mut |line| lines.push(line),
+    )
+    .await
+    .expect("replay the stuck orders");
+    assert!(replayed.failed.is_empty(), "{replayed:?}");
+    for id in &ids {
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.contains(&format!("order {id} event 1 OrderCreated"))),
+            "{id} replayed: {lines:#?}"
+        );
+    }
+    let ends = bus.collect(ids.len(), RECOVERY, QUIET).await;
+    bus.close().await;
+    each_completed_once(&world, &ids, &ends).await;
+    println!(
+        "stuck: {} orders without their payment; {} stuck events replayed (any order of the \
+         store not ended), {} completed once",
+        ids.len(),
+        replayed.published,
+        ends.len()
+    );
+}

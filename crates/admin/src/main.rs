@@ -45,7 +45,7 @@ enum Command {
     /// Publish stored events to the bus again, marked as replayed.
     Replay {
         /// Every event of this order.
-        #[arg(long, conflicts_with_all = ["from", "to"])]
+        #[arg(long, conflicts_with_all = ["from", "to", "stuck_for"])]
         order: Option<String>,
         /// Events that occurred from this time (RFC 3339) ...
         #[arg(long, requires = "to")]
@@ -53,6 +53,10 @@ enum Command {
         /// ... to this time (RFC 3339).
         #[arg(long, requires = "from")]
         to: Option<DateTime<Utc>>,
+        /// The latest event of every order that has not ended and has not moved for this many
+        /// seconds: starts its next step again.
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        stuck_for: Option<u64>,
         /// List what would be replayed, publish nothing.
         #[arg(long)]
         dry_run: bool,
@@ -178,14 +182,18 @@ async fn run(cli: Cli) -> Result<bool, AdminError> {
             order,
             from,
             to,
+            stuck_for,
             dry_run,
         } => {
-            let selection = match (order, from, to) {
-                (Some(order), None, None) => Selection::Order(order),
-                (None, Some(from), Some(to)) => Selection::Between(from, to),
+            let selection = match (order, from, to, stuck_for) {
+                (Some(order), None, None, None) => Selection::Order(order),
+                (None, Some(from), Some(to), None) => Selection::Between(from, to),
+                (None, None, None, Some(seconds)) => {
+                    Selection::StuckSince(Utc::now() - Duration::from_secs(seconds))
+                }
                 _ => {
                     return Err(AdminError::Invalid(
-                        "say what: --order <id>, or --from and --to".into(),
+                        "say what: --order <id>, --from and --to, or --stuck-for <seconds>".into(),
                     ));
                 }
             };
