@@ -49,6 +49,24 @@ async fn place_orders(world: &World, run: &str, count: usize) -> Vec<String> {
     ids
 }
 
+/// Waits until the outbox has marked each order's `OrderCreated` as published.
+async fn marked_published(world: &World, ids: &[String]) {
+    for id in ids {
+        eventually(
+            &format!("{id}'s OrderCreated marked published"),
+            RECOVERY,
+            || async {
+                let items = world.stored_events(id).await;
+                items
+                    .first()
+                    .filter(|item| item.contains_key("publishedAt"))
+                    .map(|_| ())
+            },
+        )
+        .await;
+    }
+}
+
 /// Each order ends COMPLETED with exactly its two events, its `OrderCompleted` once on the bus
 /// (`ends`, as a probe collected them), and one charge.
 async fn each_completed_once(world: &World, ids: &[String], ends: &[Value]) {
@@ -335,20 +353,7 @@ async fn orders_placed_while_the_bus_is_deleted_are_recovered_by_a_replay() {
     let ids = restoring(
         async {
             let ids = place_orders(&world, &run, 5).await;
-            for id in &ids {
-                eventually(
-                    &format!("{id}'s OrderCreated marked published"),
-                    RECOVERY,
-                    || async {
-                        let items = world.stored_events(id).await;
-                        items
-                            .first()
-                            .filter(|item| item.contains_key("publishedAt"))
-                            .map(|_| ())
-                    },
-                )
-                .await;
-            }
+            marked_published(&world, &ids).await;
             ids
         },
         saved.restore(&world),
@@ -854,20 +859,7 @@ async fn stuck_orders_are_recovered_by_replaying_their_latest_event() {
     let ids = restoring(
         async {
             let ids = place_orders(&world, &run, 3).await;
-            for id in &ids {
-                eventually(
-                    &format!("{id}'s OrderCreated published"),
-                    RECOVERY,
-                    || async {
-                        let items = world.stored_events(id).await;
-                        items
-                            .first()
-                            .filter(|item| item.contains_key("publishedAt"))
-                            .map(|_| ())
-                    },
-                )
-                .await;
-            }
+            marked_published(&world, &ids).await;
             ids
         },
         reattach,
