@@ -186,6 +186,13 @@ fn the_state_machine_retries_exactly_the_transient_errors() {
             ),
         "throttling is retried longer than a provider outage"
     );
+    // A timeout may come after the charge went through: asked again (the charge is idempotent),
+    // never reported as a failed payment after a single try.
+    assert_eq!(
+        attempts_for("Sandbox.Timedout"),
+        attempts_for("Lambda.TooManyRequestsException"),
+        "a timed-out charge is retried like Lambda's own errors"
+    );
     let name = |error| Diagnostic::from(error).error_type;
     assert!(retried.contains(&name(PaymentError::ProviderUnavailable(String::new())).as_str()));
     assert!(
