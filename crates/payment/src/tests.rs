@@ -186,6 +186,23 @@ fn the_state_machine_retries_exactly_the_transient_errors() {
             ),
         "throttling is retried longer than a provider outage"
     );
+    // ...and for longer than a burst can last: at 20 orders/s for a minute, the capped local stack
+    // throttles payment for several minutes (BENCHMARKS.md). The longest the retrier can wait in
+    // all, before full jitter shortens each wait at random:
+    let throttling = retriers
+        .iter()
+        .find(|retrier| retrier["ErrorEquals"][0] == "Lambda.TooManyRequestsException")
+        .unwrap();
+    let field = |name: &str| throttling[name].as_f64().unwrap();
+    let longest_wait: f64 = (0..field("MaxAttempts") as i32)
+        .map(|n| {
+            (field("IntervalSeconds") * field("BackoffRate").powi(n)).min(field("MaxDelaySeconds"))
+        })
+        .sum();
+    assert!(
+        longest_wait >= 15.0 * 60.0,
+        "throttling is retried for {longest_wait} s at most"
+    );
     // A timeout may come after the charge went through: asked again (the charge is idempotent),
     // never reported as a failed payment after a single try.
     assert_eq!(
