@@ -55,6 +55,11 @@ check_aws_artifacts() {
     "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/stack.py" sizes --artifacts "$REPO/target/lambda" --functions "$FUNCTIONS"
 }
 
+# The patches our LocalStack plugin makes, as installed in LocalStack's venv (by local-up).
+check_localstack_patches() {
+    run "$VENV/bin/python" -m unittest discover -q -s "$REPO/infra/localstack/host-lambda/tests"
+}
+
 run_admin_commands() {
     local admin=(cargo run --quiet --locked -p admin --)
     run "${admin[@]}" publish-pending --older-than 0 --dry-run
@@ -95,6 +100,7 @@ if [[ $e2e == 1 ]]; then
         trap '"$REPO/scripts/local-down.sh" || true' EXIT
     fi
     phase "local stack up" "$REPO/scripts/local-up.sh"
+    phase "LocalStack patches" check_localstack_patches
     phase "e2e: Rust suite" cargo test -p e2e --locked -- --nocapture
     phase "e2e: curl checks" "$REPO/scripts/e2e.sh"
     phase "e2e: API against its OpenAPI document" "$REPO/scripts/api-conformance.sh" --examples "$api_examples"

@@ -8,10 +8,15 @@ class HostRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     name = "host"
 
     def load(self, *args, **kwargs):
-        from localstack_host_lambda import apigateway_body, stepfunctions_jsonpath
+        from localstack_host_lambda import (
+            apigateway_body,
+            stepfunctions_jsonpath,
+            stepfunctions_lambda_errors,
+        )
         from localstack_host_lambda.executor import HostRuntimeExecutor
 
         apigateway_body.apply()
         stepfunctions_jsonpath.apply()
+        stepfunctions_lambda_errors.apply()
 
         return HostRuntimeExecutor
