@@ -98,6 +98,11 @@ run "$TOOLS_VENV/bin/python" scripts/lib/workflow_breakdown.py \
     --executions "$((sustained[1] * sustained[2]))" --markdown "$out/workflow.md"
 flow "${target[@]}"
 
+# How the local stack was set up for these runs (scripts/local-up.sh --lambda-concurrency).
+AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "$TOOLS_VENV/bin/python" scripts/lib/stack.py concurrency \
+    --stack-name "$LOCAL_STACK_NAME" --region "$LOCAL_REGION" --endpoint-url "$LOCAL_ENDPOINT" \
+    --markdown "$out/concurrency.md"
+
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 [[ -z "$(git status --porcelain 2>/dev/null)" ]] || commit+=" (with uncommitted changes)"
 {
@@ -106,6 +111,8 @@ commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores," \
         "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) memory, Linux $(uname -r)," \
         "$(rustc --version | cut -d' ' -f1-2), LocalStack $("$VENV/bin/pip" show localstack-core 2>/dev/null | sed -n 's/^Version: //p')."
+    echo
+    echo "Local stack: $(cat "$out/concurrency.md")"
     echo
     echo "### CPU work per event (criterion, one core)"
     echo

@@ -50,6 +50,11 @@ if [[ $local_stack == 1 ]]; then
         --parameter "SimulatedOutageCustomer=$SIMULATED_OUTAGE_CUSTOMER"
         --parameter "SnapshotEvery=$SNAPSHOT_EVERY"
         --parameter "PaymentMaxConcurrency=$LOCAL_PAYMENT_MAX_CONCURRENCY"
+        --parameter "StreamConsumerConcurrency=$LOCAL_STREAM_CONSUMER_CONCURRENCY"
+        # The same values again: LocalStack's CloudFormation does not apply reserved concurrency.
+        --reserve "PaymentFunction=$LOCAL_PAYMENT_MAX_CONCURRENCY"
+        --reserve "OutboxProcessorFunction=$LOCAL_STREAM_CONSUMER_CONCURRENCY"
+        --reserve "ProjectionFunction=$LOCAL_STREAM_CONSUMER_CONCURRENCY"
     )
 else
     region="${region:-${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}}"

@@ -5,20 +5,33 @@
 # infra/template.yaml to it, and writes .local/stack.env (API=<base url> and the stack's outputs).
 # Running it again redeploys the current code.
 #
-#   scripts/local-up.sh [--release] [--external]
+#   scripts/local-up.sh [--release] [--external] [--lambda-concurrency N]
 #     --release   build the functions with the release profile
 #     --external  use a LocalStack that is already running at http://127.0.0.1:4566 (for example
 #                 the Docker container); nothing of LocalStack is installed or started
+#     --lambda-concurrency N
+#                 cap the Lambda concurrency of LocalStack's whole account at N (at least 34: the
+#                 stack reserves 24, 10 stay unreserved), so that under an overload it throttles
+#                 instead of starting function processes and threads until it falls over
+#                 (BENCHMARKS.md: the 20 orders/s run). LocalStack must not be running yet.
 set -euo pipefail
 LOG_TAG=local-up
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 build_flags=(--debug)
-external=0
+external=0 lambda_concurrency=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --release) build_flags=() ;;
         --external) external=1 ;;
+        --lambda-concurrency)
+            shift
+            lambda_concurrency="${1:-}"
+            # LocalStack, like AWS, keeps some concurrency unreserved; ours is set to 10.
+            need=$((LOCAL_PAYMENT_MAX_CONCURRENCY + 2 * LOCAL_STREAM_CONSUMER_CONCURRENCY + 10))
+            [[ "$lambda_concurrency" =~ ^[0-9]+$ ]] && ((lambda_concurrency >= need)) \
+                || die "--lambda-concurrency needs a number of at least $need, not '$lambda_concurrency'"
+            ;;
         -h | --help) usage; exit 0 ;;
         *) die "unknown option $1" ;;
     esac
@@ -35,6 +48,15 @@ if [[ $external == 1 ]]; then
 else
     step "1/4 installing LocalStack (host mode) and its pieces"
     "$REPO/scripts/localstack/install.sh"
+fi
+
+if [[ -n "$lambda_concurrency" ]]; then
+    [[ $external == 0 ]] || die "--lambda-concurrency cannot change a LocalStack this script does not start"
+    if curl -sf "$LOCAL_ENDPOINT/_localstack/health" >/dev/null 2>&1; then
+        die "LocalStack is already running, so --lambda-concurrency would not apply: stop it first (scripts/local-down.sh)"
+    fi
+    export LAMBDA_LIMITS_CONCURRENT_EXECUTIONS="$lambda_concurrency" LAMBDA_LIMITS_MINIMUM_UNRESERVED_CONCURRENCY=10
+    log "Lambda concurrency capped at $lambda_concurrency for the account"
 fi
 
 if [[ $external == 0 ]]; then

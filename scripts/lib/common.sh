@@ -15,7 +15,12 @@ FUNCTIONS="create-order,outbox-processor,projection,payment,update-order,notific
 SIMULATED_OUTAGE_CUSTOMER="payment-provider-down"
 # The local stack reserves some concurrency for the payment function, so that the setting is
 # exercised; on AWS it is off by default (new accounts have too little concurrency to reserve).
-LOCAL_PAYMENT_MAX_CONCURRENCY=5
+# 20, not less: at 5, the 20 orders/s run's 1,200 workflows fought over 5 slots by retrying, which
+# halved the rate and once outlasted the workflow's retries (BENCHMARKS.md, runs four to six).
+LOCAL_PAYMENT_MAX_CONCURRENCY=20
+# And some for each stream consumer (LocalStack's streams have one shard), so that under a load
+# capped by `local-up.sh --lambda-concurrency` they are never throttled (BENCHMARKS.md).
+LOCAL_STREAM_CONSUMER_CONCURRENCY=2
 # Orders have few events; on the local stack a snapshot every 2 makes every paid order use one.
 SNAPSHOT_EVERY=2
 # Files the template reads from the artifact bucket beside the function zips.

@@ -4,13 +4,18 @@
   stack.py whoami  --region R [--endpoint-url URL]
       checks that credentials are there and work, and prints the account (never the secrets)
   stack.py deploy  --stack-name S --region R --template T --artifacts DIR --functions a,b
-                   [--asset NAME=PATH] [--parameter KEY=VALUE] [--env-file F] [--endpoint-url URL]
+                   [--asset NAME=PATH] [--parameter KEY=VALUE] [--reserve FUNCTION=N]
+                   [--env-file F] [--endpoint-url URL]
       zips each function's `bootstrap` (built once by `cargo lambda build`) reproducibly, uploads
       the zips and assets to an artifact bucket under a content-hash prefix, creates or updates the
       stack with a change set, printing resource events as they happen, and prints the outputs,
-      the API's URL first; with --env-file, writes them as shell variables (API=...)
+      the API's URL first; with --env-file, writes them as shell variables (API=...); with
+      --reserve (LocalStack only), sets the reserved concurrency of the function with that
+      logical id, which LocalStack's CloudFormation leaves unset
   stack.py destroy --stack-name S --region R [--endpoint-url URL]
       deletes the stack and everything it created, and the artifact bucket (emptied first)
+  stack.py concurrency --stack-name S --region R [--endpoint-url URL] [--markdown FILE]
+      prints the account's Lambda concurrency and what each of the stack's functions reserves
   stack.py sizes   --artifacts DIR --functions a,b [--markdown FILE]
       prints each function's bootstrap size and the size of the zip deploy would upload
 """
@@ -246,6 +251,9 @@ def deploy(target, args):
         goal = "CREATE_COMPLETE" if change_set_type == "CREATE" else "UPDATE_COMPLETE"
         log(f"stack {stack}: {wait_for_stack(cfn, stack, printer, target.poll, args.timeout, goal)}")
 
+    if args.reserve:
+        reserve_concurrency(target, stack, args.reserve)
+
     described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
     values = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     if target.local:
@@ -295,6 +303,52 @@ def destroy(target, args):
         log(f"artifact bucket {bucket} emptied ({removed} objects) and deleted")
 
 
+def reserve_concurrency(target, stack, reservations):
+    """LocalStack's CloudFormation accepts a function's ReservedConcurrentExecutions but never
+    applies it (its resource provider does not call PutFunctionConcurrency), so the local stack's
+    reservations are applied here, then read back."""
+    if not target.local:
+        fail("--reserve is for LocalStack only: on AWS the template's ReservedConcurrentExecutions applies")
+    lambda_ = target.client("lambda")
+    for pair in reservations:
+        logical_id, _, count = pair.partition("=")
+        name = target.cfn.describe_stack_resource(StackName=stack, LogicalResourceId=logical_id)[
+            "StackResourceDetail"
+        ]["PhysicalResourceId"]
+        if int(count) > 0:
+            lambda_.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=int(count))
+        else:
+            lambda_.delete_function_concurrency(FunctionName=name)
+        applied = lambda_.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions", 0)
+        if applied != int(count):
+            fail(f"{name}: reserved concurrency is {applied}, not {count}")
+        log(f"reserved concurrency of {name}: {applied or 'none'}")
+
+
+def concurrency(target, args):
+    lambda_ = target.client("lambda")
+    account = lambda_.get_account_settings()["AccountLimit"]
+    resources = target.cfn.get_paginator("list_stack_resources").paginate(StackName=args.stack_name)
+    functions = sorted(
+        r["PhysicalResourceId"]
+        for page in resources
+        for r in page["StackResourceSummaries"]
+        if r["ResourceType"] == "AWS::Lambda::Function"
+    )
+    reserved = []
+    for name in functions:
+        count = lambda_.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
+        if count is not None:
+            reserved.append(f"{name.removeprefix(args.stack_name + '-')} {count}")
+    line = (
+        f"Lambda concurrency: {account['ConcurrentExecutions']} for the account "
+        f"({account['UnreservedConcurrentExecutions']} unreserved); reserved: {', '.join(reserved) or 'none'}."
+    )
+    log(line)
+    if args.markdown:
+        Path(args.markdown).write_text(line + "\n")
+
+
 def snake(name):
     out = ""
     for i, c in enumerate(name):
@@ -328,7 +382,7 @@ def main():
     sizes_command.add_argument("--artifacts", required=True)
     sizes_command.add_argument("--functions", required=True)
     sizes_command.add_argument("--markdown", help="also write the sizes here as a Markdown table")
-    for name in ("whoami", "deploy", "destroy"):
+    for name in ("whoami", "deploy", "destroy", "concurrency"):
         command = commands.add_parser(name)
         command.add_argument("--region", required=True)
         command.add_argument("--endpoint-url", help="LocalStack's URL; omit for AWS")
@@ -341,7 +395,10 @@ def main():
             command.add_argument("--functions", required=True, help="comma-separated function names")
             command.add_argument("--asset", action="append", default=[], metavar="NAME=PATH")
             command.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE")
+            command.add_argument("--reserve", action="append", default=[], metavar="FUNCTION=N")
             command.add_argument("--env-file", help="write the outputs here as shell variables")
+        if name == "concurrency":
+            command.add_argument("--markdown", help="also write the line here")
     args = parser.parse_args()
     global TAG
     TAG = args.command
@@ -353,6 +410,8 @@ def main():
         deploy(target, args)
     elif args.command == "destroy":
         destroy(target, args)
+    elif args.command == "concurrency":
+        concurrency(target, args)
 
 
 if __name__ == "__main__":
