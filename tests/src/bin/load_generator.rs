@@ -2,18 +2,22 @@
 //! one by default), follows each to its end on the bus, and reports how long POST to COMPLETED
 //! took, how many orders went through, and how many were lost or got stuck.
 //!
-//!   load-generator [--rate 20] [--duration 60] [--deadline 180] [--markdown summary.md]
+//!   load-generator [--rate 20] [--duration 60] [--deadline 180] [--retries 6] [--markdown summary.md]
 //!
 //! Open loop: orders are sent on schedule whatever the answers take, as real clients would.
+//! Like a well-behaved client (and the AWS SDKs), each POST answered "try again" (429, 5xx) or not
+//! answered at all is sent again, up to `--retries` times, after a backoff with full jitter (1, 2,
+//! 4, ... s, at most 20): safe, because placing an order is idempotent by its id. An order's
+//! latency still counts from its first POST.
 //! An order's end is its `OrderCompleted` (or `OrderCancelled`) on the bus, seen through a rule
 //! of the generator's own; its latency is that event's `occurredAt` minus the moment the POST was
 //! sent (the same clock, on one machine). After the last POST, stragglers get `--deadline`
 //! seconds. Then each order without an end is looked up in the event store: there but not
 //! finished is stuck, absent is lost.
 //!
-//! A POST that gets no answer (connection refused, or none within 30 s) is counted, not fatal:
-//! once every POST is out, such orders are looked up in the event store, and those found there
-//! were accepted all the same and are followed like the others.
+//! A POST that gets no answer after its retries (connection refused, or none within 30 s) is
+//! counted, not fatal: once every POST is out, such orders are looked up in the event store, and
+//! those found there were accepted all the same and are followed like the others.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
@@ -24,12 +28,13 @@ use chrono::{DateTime, Utc};
 use e2e::{World, unique_id};
 use serde_json::json;
 
-const USAGE: &str = "load-generator [--rate 20] [--duration 60] [--deadline 180] [--markdown summary.md]\n\nNeeds a deployed stack (scripts/local-up.sh).\n";
+const USAGE: &str = "load-generator [--rate 20] [--duration 60] [--deadline 180] [--retries 6] [--markdown summary.md]\n\nNeeds a deployed stack (scripts/local-up.sh).\n";
 
 struct Options {
     rate: f64,
     duration: f64,
     deadline: f64,
+    retries: u32,
     markdown: Option<String>,
 }
 
@@ -38,6 +43,7 @@ fn options() -> Options {
         rate: 20.0,
         duration: 60.0,
         deadline: 180.0,
+        retries: 6,
         markdown: None,
     };
     let mut args = std::env::args().skip(1);
@@ -50,6 +56,7 @@ fn options() -> Options {
             "--rate" => options.rate = value().parse().expect("orders per second"),
             "--duration" => options.duration = value().parse().expect("seconds"),
             "--deadline" => options.deadline = value().parse().expect("seconds"),
+            "--retries" => options.retries = value().parse().expect("a number of retries"),
             "--markdown" => options.markdown = Some(value()),
             "-h" | "--help" => {
                 print!("{USAGE}");
@@ -67,6 +74,10 @@ struct Tally {
     sent_at: HashMap<String, DateTime<Utc>>,
     /// Answered 202.
     accepted: HashSet<String>,
+    /// Orders whose POST had to be sent again (throttled, failed or unanswered at first).
+    retried: usize,
+    /// POSTs sent again, in all.
+    retries: usize,
     /// Answered with another status.
     refused: Vec<String>,
     /// Order id -> why no answer came.
@@ -89,6 +100,18 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
         return Duration::ZERO;
     }
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// The wait before retry number `retry` (from 1): exponential backoff from 1 s up to 20 s, with
+/// full jitter so that a burst of throttled clients does not come back as a burst.
+fn backoff(retry: u32) -> Duration {
+    let ceiling_ms = (1000u64 << (retry - 1).min(5)).min(20_000);
+    Duration::from_millis((uuid::Uuid::new_v4().as_u128() % u128::from(ceiling_ms + 1)) as u64)
+}
+
+/// Whether an answer means "not now, try again" rather than a verdict on the order.
+fn worth_retrying(status: u16) -> bool {
+    status == 429 || status >= 500
 }
 
 fn seconds(d: Duration) -> String {
@@ -126,9 +149,23 @@ async fn main() {
                 let id = format!("{run}-{n:05}");
                 let (world, tally) = (world.clone(), tally.clone());
                 tally.lock().unwrap().sent_at.insert(id.clone(), Utc::now());
+                let retries = options.retries;
                 posts.push(tokio::spawn(async move {
                     let body = json!({"id": id, "amount": 10 + n % 90}).to_string();
-                    let reply = world.try_request("POST", "/orders", Some(&body), &[]).await;
+                    let mut reply = world.try_request("POST", "/orders", Some(&body), &[]).await;
+                    for retry in 1..=retries {
+                        match &reply {
+                            Ok(answer) if !worth_retrying(answer.status) => break,
+                            _ => {}
+                        }
+                        {
+                            let mut tally = tally.lock().unwrap();
+                            tally.retries += 1;
+                            tally.retried += usize::from(retry == 1);
+                        }
+                        tokio::time::sleep(backoff(retry)).await;
+                        reply = world.try_request("POST", "/orders", Some(&body), &[]).await;
+                    }
                     let mut tally = tally.lock().unwrap();
                     match reply {
                         Ok(reply) if reply.status == 202 => {
@@ -266,8 +303,9 @@ async fn main() {
         "| figure | value |\n| --- | --- |\n\
          | offered | {total} orders at {} per second for {} s |\n\
          | accepted (202) | {} |\n\
-         | refused (another status) | {} |\n\
-         | no answer (connection refused or 30 s timeout) | {} ({} of them stored all the same) |\n\
+         | POSTs sent again (429, 5xx or no answer at first) | {} orders, {} POSTs in all |\n\
+         | refused (another status, or still 429/5xx after the retries) | {} |\n\
+         | no answer after the retries (connection refused or 30 s timeout) | {} ({} of them stored all the same) |\n\
          | ended | {} ({} completed, {cancelled} cancelled) |\n\
          | lost (accepted, not in the event store) | {} |\n\
          | stuck (stored, no end within {} s after the load) | {} |\n\
@@ -276,6 +314,8 @@ async fn main() {
         options.rate,
         options.duration,
         tally.accepted.len(),
+        tally.retried,
+        tally.retries,
         tally.refused.len(),
         tally.unanswered.len(),
         tally.stored_unanswered.len(),
