@@ -115,6 +115,49 @@ async fn queued(world: &World, queue: &str) -> usize {
         .unwrap_or(0)
 }
 
+/// Takes a rule's targets off it (events matching it then go nowhere) and returns them, to be put
+/// back with `attach_targets`.
+async fn detach_targets(world: &World, rule: &str) -> Vec<Target> {
+    let bus = &world.stack.event_bus;
+    let targets = world
+        .eventbridge
+        .list_targets_by_rule()
+        .rule(rule)
+        .event_bus_name(bus)
+        .send()
+        .await
+        .expect("list a rule's targets")
+        .targets
+        .unwrap_or_default();
+    if !targets.is_empty() {
+        world
+            .eventbridge
+            .remove_targets()
+            .rule(rule)
+            .event_bus_name(bus)
+            .set_ids(Some(targets.iter().map(|t| t.id().to_owned()).collect()))
+            .send()
+            .await
+            .expect("remove a rule's targets");
+    }
+    targets
+}
+
+async fn attach_targets(world: &World, rule: &str, targets: &[Target]) {
+    if targets.is_empty() {
+        return;
+    }
+    world
+        .eventbridge
+        .put_targets()
+        .rule(rule)
+        .event_bus_name(&world.stack.event_bus)
+        .set_targets(Some(targets.to_vec()))
+        .send()
+        .await
+        .expect("re-attach a rule's targets");
+}
+
 /// The bus's rules and their targets, to put back after deleting the bus.
 struct SavedBus {
     rules: Vec<(Rule, Vec<Target>)>,
@@ -135,25 +178,7 @@ impl SavedBus {
         let mut saved = Vec::new();
         for rule in rules {
             let name = rule.name().expect("a rule has a name").to_owned();
-            let targets = eventbridge
-                .list_targets_by_rule()
-                .rule(&name)
-                .event_bus_name(bus)
-                .send()
-                .await
-                .expect("list a rule's targets")
-                .targets
-                .unwrap_or_default();
-            if !targets.is_empty() {
-                eventbridge
-                    .remove_targets()
-                    .rule(&name)
-                    .event_bus_name(bus)
-                    .set_ids(Some(targets.iter().map(|t| t.id().to_owned()).collect()))
-                    .send()
-                    .await
-                    .expect("remove a rule's targets");
-            }
+            let targets = detach_targets(world, &name).await;
             eventbridge
                 .delete_rule()
                 .name(&name)
@@ -194,16 +219,7 @@ impl SavedBus {
                 .send()
                 .await
                 .expect("re-create a rule");
-            if !targets.is_empty() {
-                eventbridge
-                    .put_targets()
-                    .rule(name)
-                    .event_bus_name(bus)
-                    .set_targets(Some(targets.clone()))
-                    .send()
-                    .await
-                    .expect("re-attach a rule's targets");
-            }
+            attach_targets(world, name, targets).await;
         }
         println!("re-created bus {bus} and its {} rules", self.rules.len());
     }
@@ -823,39 +839,10 @@ async fn stuck_orders_are_recovered_by_replaying_their_latest_event() {
     let _turn = TURN.lock().await;
     let world = World::connect().await;
     let run = unique_id("e2e-stuck");
-    let bus_name = &world.stack.event_bus;
     let rule = "payment-service-filtering-orders";
-    let targets = world
-        .eventbridge
-        .list_targets_by_rule()
-        .rule(rule)
-        .event_bus_name(bus_name)
-        .send()
-        .await
-        .expect("the payment rule's targets")
-        .targets
-        .unwrap_or_default();
+    let targets = detach_targets(&world, rule).await;
     assert!(!targets.is_empty(), "the payment rule has its target");
-    world
-        .eventbridge
-        .remove_targets()
-        .rule(rule)
-        .event_bus_name(bus_name)
-        .set_ids(Some(targets.iter().map(|t| t.id().to_owned()).collect()))
-        .send()
-        .await
-        .expect("detach the payment workflow");
-    let reattach = async {
-        world
-            .eventbridge
-            .put_targets()
-            .rule(rule)
-            .event_bus_name(bus_name)
-            .set_targets(Some(targets.clone()))
-            .send()
-            .await
-            .expect("re-attach the payment workflow");
-    };
+    let reattach = attach_targets(&world, rule, &targets);
     let ids = restoring(
         async {
             let ids = place_orders(&world, &run, 3).await;

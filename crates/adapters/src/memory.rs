@@ -448,3 +448,47 @@ pub fn stream_image(event: &RecordedEvent) -> serde_json::Value {
         "detail": {"S": event.detail}
     })
 }
+
+/// The events an event store holds for order `id` of `customer`, placed at `placed_at` and, if
+/// `paid`, completed a second later: for tests that need a believable history without running
+/// the services.
+pub fn recorded_order(
+    id: &str,
+    customer: Option<&str>,
+    paid: bool,
+    placed_at: DateTime<Utc>,
+) -> Vec<RecordedEvent> {
+    use domain::order::{NewOrder, Order, OrderCommand, OrderId, repository};
+    use domain::{Causation, Currency, Money};
+
+    let causation = Causation {
+        correlation_id: format!("corr-{id}"),
+        causation_id: "cause".into(),
+        producer: "test".into(),
+    };
+    let mut commands = vec![OrderCommand::Create(NewOrder {
+        id: OrderId::Text(id.into()),
+        amount: Money::from_cents(1_000),
+        currency: Currency::DEFAULT,
+        customer_id: customer.map(str::to_owned),
+        items: vec![],
+        channel: None,
+    })];
+    if paid {
+        commands.push(OrderCommand::Complete {
+            payment_id: format!("pay-{id}"),
+        });
+    }
+    let mut order = Order::default();
+    let mut recorded = Vec::new();
+    for (n, command) in commands.into_iter().enumerate() {
+        let events = order.handle(command).expect("a valid command");
+        let at = placed_at + chrono::Duration::seconds(n as i64);
+        let (_, stored) = repository::record(&order, id, events.clone(), &causation, at);
+        for event in &events {
+            order.apply(event);
+        }
+        recorded.extend(stored);
+    }
+    recorded
+}

@@ -1,44 +1,14 @@
 //! Which orders `replay --stuck-for` picks: those that have not ended and have not moved since
 //! the cutoff, by their latest event.
 
+use adapters::memory::recorded_order;
 use admin::replay::stuck_since;
 use chrono::{DateTime, Duration, Utc};
-use domain::order::repository;
-use domain::order::{NewOrder, Order, OrderCommand, OrderId};
-use domain::{Causation, Currency, Money, RecordedEvent};
+use domain::RecordedEvent;
 
-/// The recorded events of order `id`, created at `at`, then completed a second later if `paid`.
+/// Order `id`'s recorded events, placed at `at`, then completed a second later if `paid`.
 fn history(id: &str, paid: bool, at: DateTime<Utc>) -> Vec<RecordedEvent> {
-    let causation = Causation {
-        correlation_id: format!("corr-{id}"),
-        causation_id: "cause".into(),
-        producer: "test".into(),
-    };
-    let mut order = Order::default();
-    let mut recorded = Vec::new();
-    let mut commands = vec![OrderCommand::Create(NewOrder {
-        id: OrderId::Text(id.into()),
-        amount: Money::from_cents(1_000),
-        currency: Currency::DEFAULT,
-        customer_id: None,
-        items: vec![],
-        channel: None,
-    })];
-    if paid {
-        commands.push(OrderCommand::Complete {
-            payment_id: format!("pay-{id}"),
-        });
-    }
-    for (n, command) in commands.into_iter().enumerate() {
-        let events = order.handle(command).unwrap();
-        let when = at + Duration::seconds(n as i64);
-        let (_, stored) = repository::record(&order, id, events.clone(), &causation, when);
-        for event in &events {
-            order.apply(event);
-        }
-        recorded.extend(stored);
-    }
-    recorded
+    recorded_order(id, None, paid, at)
 }
 
 #[test]

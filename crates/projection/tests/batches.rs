@@ -4,47 +4,18 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use adapters::memory::InMemoryOrderViews;
+use adapters::memory::{InMemoryOrderViews, recorded_order};
 use adapters::stream::StreamedEvent;
 use chrono::Utc;
-use domain::order::repository;
-use domain::order::{NewOrder, Order, OrderCommand, OrderEvent, OrderId, OrderStatus, OrderView};
+use domain::RecordedEvent;
+use domain::order::{OrderEvent, OrderStatus, OrderView};
 use domain::ports::{InfrastructureError, OrderViews, Page, PageError, ViewWriteError};
-use domain::{Causation, Currency, Money, RecordedEvent};
 use projection::{Projection, ProjectionReport};
 use proptest::prelude::*;
 
 /// The recorded events of order `id`: created, then completed if `paid`.
 fn history(id: &str, paid: bool) -> Vec<RecordedEvent> {
-    let causation = Causation {
-        correlation_id: format!("corr-{id}"),
-        causation_id: "cause".into(),
-        producer: "test".into(),
-    };
-    let mut order = Order::default();
-    let mut recorded = Vec::new();
-    let mut commands = vec![OrderCommand::Create(NewOrder {
-        id: OrderId::Text(id.into()),
-        amount: Money::from_cents(1_000),
-        currency: Currency::DEFAULT,
-        customer_id: Some("c-1".into()),
-        items: vec![],
-        channel: None,
-    })];
-    if paid {
-        commands.push(OrderCommand::Complete {
-            payment_id: format!("pay-{id}"),
-        });
-    }
-    for command in commands {
-        let events = order.handle(command).unwrap();
-        let (_, stored) = repository::record(&order, id, events.clone(), &causation, Utc::now());
-        for event in &events {
-            order.apply(event);
-        }
-        recorded.extend(stored);
-    }
-    recorded
+    recorded_order(id, Some("c-1"), paid, Utc::now())
 }
 
 fn records(events: &[&RecordedEvent]) -> Vec<StreamedEvent> {

@@ -41,6 +41,7 @@ pub struct RedriveReport {
 }
 
 /// What became of a letter.
+#[derive(Clone)]
 enum Outcome {
     /// Handed back (how); to be deleted.
     Redriven(String),
@@ -124,10 +125,9 @@ async fn from_the_event_store(
     dry_run: bool,
     progress: Progress<'_>,
 ) -> Result<Vec<Outcome>, AdminError> {
-    let failures = count_stream_failures(letters);
-    if failures == 0 {
+    let Some(failures) = stream_failures(letters) else {
         return Ok(letters.iter().map(not_here).collect());
-    }
+    };
     progress(format!(
         "  {failures} stream failures: {} every event still unpublished",
         if dry_run { "listing" } else { "publishing" }
@@ -140,21 +140,20 @@ async fn from_the_event_store(
         &mut |line| progress(format!("    {line}")),
     )
     .await?;
-    let outcome = |letter: &DeadLetter| match &letter.kind {
-        Kind::StreamFailure(_) if dry_run => {
-            Outcome::Would("publish every unpublished event of the event store".into())
-        }
-        Kind::StreamFailure(_) if report.failed == 0 => Outcome::Redriven(format!(
+    let outcome = if dry_run {
+        Outcome::Would("publish every unpublished event of the event store".into())
+    } else if report.failed == 0 {
+        Outcome::Redriven(format!(
             "published the {} events still unpublished",
             report.published
-        )),
-        Kind::StreamFailure(_) => Outcome::Kept(format!(
+        ))
+    } else {
+        Outcome::Kept(format!(
             "{} unpublished events still failed to publish",
             report.failed
-        )),
-        _ => not_here(letter),
+        ))
     };
-    Ok(letters.iter().map(outcome).collect())
+    Ok(each_stream_failure(letters, outcome))
 }
 
 /// The projection's letters point at stream records that are gone; rebuilding the views in
@@ -165,21 +164,13 @@ async fn into_the_views(
     dry_run: bool,
     progress: Progress<'_>,
 ) -> Result<Vec<Outcome>, AdminError> {
-    let failures = count_stream_failures(letters);
-    if failures == 0 {
+    let Some(failures) = stream_failures(letters) else {
         return Ok(letters.iter().map(not_here).collect());
-    }
+    };
     let table = consumers.views_table;
     if dry_run {
-        return Ok(letters
-            .iter()
-            .map(|letter| match letter.kind {
-                Kind::StreamFailure(_) => {
-                    Outcome::Would(format!("rebuild the views in {table} in place"))
-                }
-                _ => not_here(letter),
-            })
-            .collect());
+        let plan = Outcome::Would(format!("rebuild the views in {table} in place"));
+        return Ok(each_stream_failure(letters, plan));
     }
     progress(format!(
         "  {failures} stream failures: rebuilding the views in {table} in place"
@@ -189,25 +180,39 @@ async fn into_the_views(
         progress(format!("    {line}"))
     })
     .await?;
-    let outcome = |letter: &DeadLetter| match &letter.kind {
-        Kind::StreamFailure(_) if report.failed.is_empty() => Outcome::Redriven(format!(
+    let outcome = if report.failed.is_empty() {
+        Outcome::Redriven(format!(
             "rebuilt the views ({} written, {} already current)",
             report.written, report.kept
-        )),
-        Kind::StreamFailure(_) => Outcome::Kept(format!(
+        ))
+    } else {
+        Outcome::Kept(format!(
             "{} orders' views could not be rebuilt",
             report.failed.len()
-        )),
-        _ => not_here(letter),
+        ))
     };
-    Ok(letters.iter().map(outcome).collect())
+    Ok(each_stream_failure(letters, outcome))
 }
 
-fn count_stream_failures(letters: &[DeadLetter]) -> usize {
-    letters
+/// How many of the letters are stream failures, if any.
+fn stream_failures(letters: &[DeadLetter]) -> Option<usize> {
+    let count = letters
         .iter()
         .filter(|letter| matches!(letter.kind, Kind::StreamFailure(_)))
-        .count()
+        .count();
+    (count > 0).then_some(count)
+}
+
+/// A stream consumer's letters are all re-driven at once, from the event store: each stream
+/// failure shares that one outcome; any other letter does not belong in the queue.
+fn each_stream_failure(letters: &[DeadLetter], outcome: Outcome) -> Vec<Outcome> {
+    letters
+        .iter()
+        .map(|letter| match letter.kind {
+            Kind::StreamFailure(_) => outcome.clone(),
+            _ => not_here(letter),
+        })
+        .collect()
 }
 
 /// A letter of a kind its queue's re-drive does not handle: for the unreadable, nothing could;
