@@ -35,6 +35,17 @@ rm -rf "$out" "$REPO/target/criterion"
 mkdir -p "$out"
 started=$SECONDS
 
+# How the local stack is set up for these runs (scripts/local-up.sh --lambda-concurrency).
+AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "$TOOLS_VENV/bin/python" scripts/lib/stack.py concurrency \
+    --stack-name "$LOCAL_STACK_NAME" --region "$LOCAL_REGION" --endpoint-url "$LOCAL_ENDPOINT" \
+    --markdown "$out/concurrency.md"
+account_concurrency="$(grep -o 'concurrency: [0-9]*' "$out/concurrency.md" | grep -o '[0-9]*$')"
+if [[ $quick == 0 && $account_concurrency -ge 1000 ]]; then
+    log "WARNING: LocalStack's Lambda concurrency is not capped ($account_concurrency): at 20 orders/s it may run"
+    log "out of threads and fall over. For figures like BENCHMARKS.md's, start the stack with"
+    log "scripts/local-down.sh && scripts/local-up.sh --release --lambda-concurrency 40"
+fi
+
 if [[ $quick == 1 ]]; then
     mode="quick (debug build, a few iterations: checks that the benchmarks run, figures not meaningful)"
     criterion_args=(--quick --noplot)
@@ -97,11 +108,6 @@ log "== where the time went: the payment workflow's executions at the sustained 
 run "$TOOLS_VENV/bin/python" scripts/lib/workflow_breakdown.py \
     --executions "$((sustained[1] * sustained[2]))" --markdown "$out/workflow.md"
 flow "${target[@]}"
-
-# How the local stack was set up for these runs (scripts/local-up.sh --lambda-concurrency).
-AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "$TOOLS_VENV/bin/python" scripts/lib/stack.py concurrency \
-    --stack-name "$LOCAL_STACK_NAME" --region "$LOCAL_REGION" --endpoint-url "$LOCAL_ENDPOINT" \
-    --markdown "$out/concurrency.md"
 
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 [[ -z "$(git status --porcelain 2>/dev/null)" ]] || commit+=" (with uncommitted changes)"
