@@ -96,23 +96,23 @@ async fn each_completed_once(world: &World, ids: &[String], ends: &[Value]) {
     }
 }
 
-/// The messages waiting in a queue (approximate, as SQS counts).
+/// The messages waiting in a queue (approximate, as SQS counts). An answer without the count is
+/// a failure, never an empty queue.
 async fn queued(world: &World, queue: &str) -> usize {
-    world
+    let name = aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages;
+    let answer = world
         .sqs
         .get_queue_attributes()
         .queue_url(queue)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(name.clone())
         .send()
         .await
-        .expect("queue attributes")
-        .attributes
-        .and_then(|attributes| {
-            attributes
-                .get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-                .and_then(|count| count.parse().ok())
-        })
-        .unwrap_or(0)
+        .expect("queue attributes");
+    answer
+        .attributes()
+        .and_then(|attributes| attributes.get(&name))
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("no message count for {queue}: {answer:?}"))
 }
 
 /// Takes a rule's targets off it (events matching it then go nowhere) and returns them, to be put
@@ -175,6 +175,19 @@ impl SavedBus {
             .expect("list the bus's rules")
             .rules
             .unwrap_or_default();
+        // The rules the stack itself puts on the bus: without them saved, restoring the bus
+        // would leave every consumer cut off.
+        let names: Vec<&str> = rules.iter().filter_map(|rule| rule.name()).collect();
+        for rule in [
+            "payment-service-filtering-orders",
+            "order-service-filtering-payments",
+            "notification-service",
+        ] {
+            assert!(
+                names.contains(&rule),
+                "{rule} among the bus's rules: {names:?}"
+            );
+        }
         let mut saved = Vec::new();
         for rule in rules {
             let name = rule.name().expect("a rule has a name").to_owned();
@@ -259,9 +272,11 @@ async fn ends_probe(world: &World, run: &str) -> e2e::BusProbe {
 }
 
 /// The bus cannot be reached while orders come in (the outbox's EventBridge endpoint points at a
-/// closed port): every order is accepted and stored; the outbox retries, then parks the batches
-/// in its dead-letter queue; `eda-admin publish-pending` lists the backlog. Once the bus is back,
-/// publish-pending publishes it, the dead letters are re-driven, and every order completes, once.
+/// closed port): every order is accepted and stored; the outbox's mapping tries each batch 6
+/// times (the first and `MaximumRetryAttempts: 5` more), then parks it in the dead-letter queue,
+/// until the letters hold every record; `eda-admin publish-pending` lists the backlog. Once the
+/// bus is back, publish-pending publishes it, the dead letters are re-driven, and every order
+/// completes, once.
 #[tokio::test(flavor = "multi_thread")]
 async fn orders_placed_while_the_bus_is_unreachable_are_published_once_it_is_back() {
     let _turn = TURN.lock().await;
@@ -269,7 +284,12 @@ async fn orders_placed_while_the_bus_is_unreachable_are_published_once_it_is_bac
     let run = unique_id("e2e-nobus");
     let (events, outbox) = admin_outbox(&world).await;
     let function = world.stack.outbox_function.clone();
-    let parked_before = queued(&world, &world.stack.outbox_dead_letter_queue).await;
+    assert!(
+        parked(&world, admin::dead_letters::Queue::Outbox)
+            .await
+            .is_empty(),
+        "the outbox's dead-letter queue is empty to start with"
+    );
 
     // Port 9 (discard) is closed here: connections are refused at once.
     set_variable(
@@ -279,18 +299,31 @@ async fn orders_placed_while_the_bus_is_unreachable_are_published_once_it_is_bac
         Some("http://127.0.0.1:9"),
     )
     .await;
-    let (ids, backlog) = restoring(
+    let (ids, backlog, letters) = restoring(
         async {
             let ids = place_orders(&world, &run, 10).await;
-            eventually(
-                "the outbox to park what it cannot publish",
+            // Nothing can be published, so every record ends in a letter, each once.
+            let letters = eventually(
+                "the outbox to park every record it cannot publish",
                 RECOVERY,
                 || async {
-                    (queued(&world, &world.stack.outbox_dead_letter_queue).await > parked_before)
-                        .then_some(())
+                    let letters = stream_failures(&world, admin::dead_letters::Queue::Outbox).await;
+                    let records: u64 = letters.iter().filter_map(|l| l.batch_size).sum();
+                    (records >= ids.len() as u64).then_some(letters)
                 },
             )
             .await;
+            let records: u64 = letters.iter().filter_map(|l| l.batch_size).sum();
+            assert_eq!(
+                records,
+                ids.len() as u64,
+                "each record parked once: {letters:#?}"
+            );
+            let tries: Vec<Option<u64>> = letters.iter().map(|l| l.invocations).collect();
+            assert!(
+                tries.iter().all(|t| *t == Some(6)),
+                "each batch tried 6 times before it was parked: {letters:#?}"
+            );
             let mut lines = Vec::new();
             let backlog = admin::pending::publish_pending(
                 &events,
@@ -314,7 +347,7 @@ async fn orders_placed_while_the_bus_is_unreachable_are_published_once_it_is_bac
                 "not in the backlog: {unlisted:?}\n{lines:#?}"
             );
             assert_eq!(backlog.published, 0, "a dry run publishes nothing");
-            (ids, backlog)
+            (ids, backlog, letters)
         },
         set_variable(&world, &function, "AWS_ENDPOINT_URL_EVENTBRIDGE", None),
     )
@@ -335,20 +368,28 @@ async fn orders_placed_while_the_bus_is_unreachable_are_published_once_it_is_bac
     each_completed_once(&world, &ids, &ends).await;
 
     // The parked batches point at events now published: re-driving them finds nothing left.
-    let parked = queued(&world, &world.stack.outbox_dead_letter_queue).await;
     let redriven = redrive(&world, admin::dead_letters::Queue::Outbox).await;
-    assert_eq!(redriven.kept, 0, "{redriven:?}");
+    assert_eq!(
+        (redriven.redriven, redriven.kept),
+        (letters.len(), 0),
+        "{redriven:?}"
+    );
     assert_eq!(
         queued(&world, &world.stack.outbox_dead_letter_queue).await,
         0
     );
     println!(
         "bus unreachable: {} orders accepted, {} events in the backlog, {} published by \
-         publish-pending, {} batches parked and re-driven, {} completed once, 0 lost",
+         publish-pending, {} batches (of {:?} records) parked after 6 tries each and re-driven, \
+         {} completed once, 0 lost",
         ids.len(),
         backlog.found,
         drained.published,
-        parked,
+        letters.len(),
+        letters
+            .iter()
+            .filter_map(|l| l.batch_size)
+            .collect::<Vec<_>>(),
         ends.len()
     );
 }
@@ -496,8 +537,10 @@ enum Victim {
 }
 
 /// A stream consumer dies (or hangs past its timeout) right after its first effect. Lambda
-/// retries the batch, and the effect is single all the same: the outbox's events go out again
-/// and the consumers' de-duplication absorbs them (each order charged once, completed once, its
+/// retries the batch (shown: for the outbox, more payment executions than orders, since each
+/// event published again starts one; for the projection, a batch it reports the views already
+/// held), and the effect is single all the same: the outbox's events go out again and the
+/// consumers' de-duplication absorbs them (each order charged once, completed once, its
 /// `OrderCompleted` on the bus once); the projection finds the views already hold the events.
 /// Every order's view ends `COMPLETED`.
 async fn fault_after_effect_loses_nothing(victim: Victim, kind: &str) {
@@ -514,6 +557,7 @@ async fn fault_after_effect_loses_nothing(victim: Victim, kind: &str) {
         Victim::Projection => world.stack.projection_function.clone(),
     };
     let fault = format!("{kind}:{}", marker.display());
+    let armed_at = chrono::Utc::now() - chrono::Duration::seconds(1);
     set_variable(&world, &function, adapters::fault::VARIABLE, Some(&fault)).await;
     let bus = ends_probe(&world, &run).await;
     let (ids, ends) = restoring(
@@ -535,6 +579,29 @@ async fn fault_after_effect_loses_nothing(victim: Victim, kind: &str) {
     let mut executions = 0;
     for id in &ids {
         executions += world.payment_executions(&json!(id)).await.len();
+    }
+    match victim {
+        // Each OrderCreated published again starts one more workflow (which charges nothing).
+        Victim::Outbox => assert!(
+            executions > ids.len(),
+            "the batch was delivered again: {executions} payment executions for {} orders",
+            ids.len()
+        ),
+        // Nothing else makes the projection meet an event its view already holds.
+        Victim::Projection => {
+            world
+                .wait_for_log_where(
+                    &function,
+                    armed_at,
+                    "a batch whose views already held an event (the batch delivered again)",
+                    RECOVERY,
+                    |fields| {
+                        fields["message"] == "projection batch applied"
+                            && fields["unchanged"].as_u64() > Some(0)
+                    },
+                )
+                .await;
+        }
     }
     println!(
         "{victim:?} {kind} after its effect: {} orders, {} payment executions (a re-published \
@@ -574,6 +641,22 @@ async fn parked(
         .expect("list the dead letters")
         .into_iter()
         .map(|letter| letter.kind)
+        .collect()
+}
+
+/// The stream batches parked in a stream consumer's dead-letter queue; any other kind of letter
+/// there is a failure.
+async fn stream_failures(
+    world: &World,
+    queue: admin::dead_letters::Queue,
+) -> Vec<admin::dead_letters::StreamFailure> {
+    parked(world, queue)
+        .await
+        .into_iter()
+        .map(|letter| match letter {
+            admin::dead_letters::Kind::StreamFailure(failure) => failure,
+            other => panic!("{queue}: not a stream batch: {other:?}"),
+        })
         .collect()
 }
 
@@ -792,6 +875,13 @@ async fn poison_records_and_events_are_parked_without_blocking_the_rest() {
                 left.sort();
                 assert_eq!(about, left, "{queue}: {letters:#?}");
             }
+            // The command an operator runs says so too: exit 2 while letters are kept.
+            let (code, output) = eda_admin(&world, &["dead-letters", "redrive", "--queue", "all"]);
+            assert_eq!(code, Some(2), "eda-admin dead-letters redrive --queue all: {output}");
+            assert!(
+                output.contains("all queues: found 3, re-driven 0, kept 3"),
+                "{output}"
+            );
             println!(
                 "poison: 4 inputs; 3 orders behind them completed after {:.1} s; 6 letters parked \
                  after {:.1} s (outbox 1, projection 1, update-order 3, notification 1); re-driven after \
@@ -803,6 +893,25 @@ async fn poison_records_and_events_are_parked_without_blocking_the_rest() {
         clean_up_poison(&world, &poison),
     )
     .await;
+}
+
+/// Runs the operations command `eda-admin` (built from this workspace) against the stack, as an
+/// operator would: its exit code and what it printed.
+fn eda_admin(world: &World, args: &[&str]) -> (Option<i32>, String) {
+    let output = std::process::Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--locked", "--manifest-path"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
+        .args(["-p", "admin", "--", "--env-file"])
+        .arg(&world.stack.env_file)
+        .args(args)
+        .output()
+        .expect("run eda-admin");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), printed)
 }
 
 /// Deletes the event `{key}/1` if it is still the unreadable one the poison test stored, and
@@ -839,6 +948,14 @@ async fn stuck_orders_are_recovered_by_replaying_their_latest_event() {
     let _turn = TURN.lock().await;
     let world = World::connect().await;
     let run = unique_id("e2e-stuck");
+    let (events, _) = admin_outbox(&world).await;
+    let publisher = adapters::EventBridgePublisher::new(
+        aws_sdk_eventbridge::Client::new(&world.admin_settings().aws().await),
+        &world.stack.event_bus,
+    );
+    // Orders already stuck before this test (on a fresh stack: none; on one reused after a
+    // failed run, perhaps some), so that the replay can be shown to pick these and the 3 only.
+    let already_stuck = replayed_orders(&events, &publisher, true).await.0;
     let rule = "payment-service-filtering-orders";
     let targets = detach_targets(&world, rule).await;
     assert!(!targets.is_empty(), "the payment rule has its target");
@@ -862,38 +979,56 @@ async fn stuck_orders_are_recovered_by_replaying_their_latest_event() {
     }
 
     let bus = ends_probe(&world, &run).await;
-    let (events, _) = admin_outbox(&world).await;
-    let publisher = adapters::EventBridgePublisher::new(
-        aws_sdk_eventbridge::Client::new(&world.admin_settings().aws().await),
-        &world.stack.event_bus,
-    );
-    let mut lines = Vec::new();
-    let replayed = admin::replay::replay(
-        &events,
-        &publisher,
-        &admin::replay::Selection::StuckSince(chrono::Utc::now()),
-        false,
-        &mut |line| lines.push(line),
-    )
-    .await
-    .expect("replay the stuck orders");
+    let (picked, replayed) = replayed_orders(&events, &publisher, false).await;
     assert!(replayed.failed.is_empty(), "{replayed:?}");
-    for id in &ids {
-        assert!(
-            lines
-                .iter()
-                .any(|line| line.contains(&format!("order {id} event 1 OrderCreated"))),
-            "{id} replayed: {lines:#?}"
-        );
-    }
+    let mut expected: Vec<String> = already_stuck.iter().chain(&ids).cloned().collect();
+    expected.sort();
+    assert_eq!(
+        picked, expected,
+        "the replay picked these 3 orders and no other"
+    );
+    assert_eq!(replayed.published, expected.len(), "{replayed:?}");
     let ends = bus.collect(ids.len(), RECOVERY, QUIET).await;
     bus.close().await;
     each_completed_once(&world, &ids, &ends).await;
     println!(
-        "stuck: {} orders without their payment; {} stuck events replayed (any order of the \
-         store not ended), {} completed once",
+        "stuck: {} orders without their payment; {} stuck events replayed ({} stuck before the \
+         test), {} completed once",
         ids.len(),
         replayed.published,
+        already_stuck.len(),
         ends.len()
     );
+}
+
+/// `eda-admin replay --stuck-for 0` (or its dry run): the orders whose latest event it picked,
+/// sorted, with its report. Each is an OrderCreated: the only event an order that has not
+/// ended can be stuck at.
+async fn replayed_orders(
+    events: &adapters::DynamoDbEventStore,
+    publisher: &adapters::EventBridgePublisher,
+    dry_run: bool,
+) -> (Vec<String>, admin::replay::ReplayReport) {
+    let mut lines = Vec::new();
+    let report = admin::replay::replay(
+        events,
+        publisher,
+        &admin::replay::Selection::StuckSince(chrono::Utc::now()),
+        dry_run,
+        &mut |line| lines.push(line),
+    )
+    .await
+    .expect("replay the stuck orders");
+    let mut picked: Vec<String> = lines
+        .iter()
+        .filter_map(|line| {
+            let (_, rest) = line.split_once(" order ")?;
+            let (id, event) = rest.split_once(' ')?;
+            assert_eq!(event, "event 1 OrderCreated", "{line}");
+            Some(id.to_owned())
+        })
+        .collect();
+    picked.sort();
+    assert_eq!(picked.len(), report.selected, "{lines:#?}");
+    (picked, report)
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use e2e::{World, eventually, unique_id};
+use e2e::{World, eventually, unique_id, unique_number};
 use serde_json::{Value, json};
 
 /// Each hop on LocalStack (stream, rule, state machine, function) takes up to a second or two,
@@ -39,16 +39,19 @@ fn once_each(types: &[&str]) -> BTreeMap<String, usize> {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_original_demo_orders_complete_and_cancel_and_their_payments_run_to_the_end() {
     let world = World::connect().await;
+    // The original demo's orders 101 and 102, with numeric ids of this run's own: 101 itself is
+    // placed by local-up.sh, and an earlier run's orders would pass without this run's flow.
+    let (paid, refused) = (unique_number(), unique_number());
     let at_threshold = unique_id("e2e-500");
     let orders = [
         (
-            json!(101),
-            r#"{"id":101,"amount":100}"#.to_owned(),
+            json!(paid),
+            json!({"id": paid, "amount": 100}).to_string(),
             "COMPLETED",
         ),
         (
-            json!(102),
-            r#"{"id":102,"amount":600}"#.to_owned(),
+            json!(refused),
+            json!({"id": refused, "amount": 600}).to_string(),
             "CANCELLED",
         ),
         (
@@ -265,10 +268,26 @@ async fn a_duplicated_payment_result_changes_nothing_and_is_not_notified_again()
     let bus = world.bus_probe(&json!(id), &[]).await;
     let notifications = world.notification_probe(&id).await;
     let paid = by_type(&events, "PaymentSucceeded");
+    let event_id = paid["detail"]["metadata"]["eventId"].clone();
+    let sent_at = Utc::now() - chrono::Duration::seconds(1);
     world
         .put_on_bus("payment-service", "PaymentSucceeded", &paid["detail"])
         .await;
 
+    // First the proof that both consumers got the duplicate and knew it (what follows would
+    // pass just as well if it had never arrived), then that it changed nothing.
+    let stack = &world.stack;
+    let handled = [
+        ("event_id", event_id.clone()),
+        ("handled_before", json!(true)),
+    ];
+    world
+        .wait_for_log(&stack.update_order_function, sent_at, &handled, FLOW)
+        .await;
+    let skipped = [("event_id", event_id), ("sent_now", json!(false))];
+    world
+        .wait_for_log(&stack.notification_function, sent_at, &skipped, FLOW)
+        .await;
     let again = bus.collect(1, FLOW, QUIET).await;
     let sent = notifications.collect(0, QUIET, QUIET).await;
     bus.close().await;

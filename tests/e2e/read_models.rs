@@ -135,8 +135,13 @@ async fn a_replayed_order_is_handled_without_a_second_state_change_or_notificati
     // The first time round: one message per event (which also shows the probe hears them).
     let first_time = notifications.collect(3, FLOW, QUIET).await;
     assert_eq!(first_time.len(), 3, "{first_time:#?}");
-    let stored_before = world.stored_events(&id).await.len();
+    let stored = world.stored_events(&id).await;
+    let stored_ids: Vec<Value> = stored
+        .iter()
+        .map(|item| json!(item["eventId"].as_s().unwrap()))
+        .collect();
     let bus = world.bus_probe(&json!(id), &[]).await;
+    let replayed_at = chrono::Utc::now() - chrono::Duration::seconds(1);
 
     let settings = world.admin_settings();
     let events = DynamoDbEventStore::new(world.dynamodb.clone(), &settings.event_store_table);
@@ -151,6 +156,39 @@ async fn a_replayed_order_is_handled_without_a_second_state_change_or_notificati
     .await
     .expect("replay");
     assert_eq!((report.selected, report.published), (2, 2), "{report:?}");
+
+    // Proof that the consumers got the replay, before the checks that it changed nothing:
+    // notification saw both events again and sent nothing; the replayed OrderCreated ran the
+    // payment workflow again, whose PaymentSucceeded (the same charge) reached update-order,
+    // which found the order already completed.
+    for event_id in &stored_ids {
+        let skipped = [("event_id", event_id.clone()), ("sent_now", json!(false))];
+        world
+            .wait_for_log(
+                &world.stack.notification_function,
+                replayed_at,
+                &skipped,
+                FLOW,
+            )
+            .await;
+    }
+    let handled = world
+        .wait_for_log(
+            &world.stack.update_order_function,
+            replayed_at,
+            &[
+                ("order_id", json!(id)),
+                ("message", json!("payment result handled")),
+            ],
+            FLOW,
+        )
+        .await;
+    assert!(
+        handled
+            .iter()
+            .all(|line| line["fields"]["outcome"] == "Ok(AlreadyApplied)"),
+        "{handled:#?}"
+    );
 
     let seen = bus.collect(2, FLOW, QUIET).await;
     let sent = notifications.collect(0, QUIET * 2, QUIET).await;
@@ -178,7 +216,7 @@ async fn a_replayed_order_is_handled_without_a_second_state_change_or_notificati
     assert!(sent.is_empty(), "no second notification: {sent:#?}");
     assert_eq!(
         world.stored_events(&id).await.len(),
-        stored_before,
+        stored.len(),
         "no second state change"
     );
     let view = world.wait_for_status(&id, "COMPLETED", FLOW).await.0;
@@ -249,21 +287,40 @@ async fn each_consumer_given_the_same_event_twice_has_one_effect() {
     let bus = world.bus_probe(&json!(id), &[]).await;
     bus.collect(0, QUIET, QUIET).await;
 
-    // outbox-processor: the order's OrderCreated record delivered again.
+    // outbox-processor: the order's OrderCreated record delivered again. Its own report of the
+    // invocation says it found the event already published.
     let batch = world.stream_batch_of(&id, 1, "900000000000000000001").await;
-    let answer = world
-        .invoke(&world.stack.outbox_function, &batch)
-        .await
-        .expect("outbox");
+    let (answer, log) = world
+        .invoke_logged(&world.stack.outbox_function, &batch)
+        .await;
+    let answer = answer.expect("outbox");
     assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    assert_eq!(
+        batch_report(
+            &log,
+            "outbox batch relayed",
+            &["received", "published", "already_published"]
+        ),
+        [1, 0, 1],
+        "{log:#?}"
+    );
 
-    // projection: the same record again.
+    // projection: the same record again; it reports the view already held it.
     let before = world.wait_for_order(&id, FLOW).await;
-    let answer = world
-        .invoke(&world.stack.projection_function, &batch)
-        .await
-        .expect("projection");
+    let (answer, log) = world
+        .invoke_logged(&world.stack.projection_function, &batch)
+        .await;
+    let answer = answer.expect("projection");
     assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    assert_eq!(
+        batch_report(
+            &log,
+            "projection batch applied",
+            &["received", "applied", "unchanged"]
+        ),
+        [1, 0, 1],
+        "{log:#?}"
+    );
     let after = world.get(&format!("/orders/{id}")).await.body;
     assert_eq!(after, before, "the view did not change");
 
@@ -304,4 +361,20 @@ async fn each_consumer_given_the_same_event_twice_has_one_effect() {
     }
     assert!(extra.is_empty(), "nothing published again: {types:?}");
     assert_eq!(world.stored_events(&id).await.len(), 2);
+}
+
+/// The counts a stream consumer logged about one batch (its line `message`), in `fields` order.
+fn batch_report(log: &[Value], message: &str, fields: &[&str]) -> Vec<u64> {
+    let line = log
+        .iter()
+        .find(|line| line["fields"]["message"] == message)
+        .unwrap_or_else(|| panic!("no \"{message}\" line in {log:#?}"));
+    fields
+        .iter()
+        .map(|field| {
+            line["fields"][*field]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{field} in {line}"))
+        })
+        .collect()
 }

@@ -83,19 +83,19 @@ impl<S: EventStore, P: SnapshotStore, I: IdempotencyStore> OrderUpdater<S, P, I>
         let key = format!("update-order:{}", envelope.metadata.event_id);
         let result = self
             .once
-            .run(&key, || async {
-                let outcome = self.apply(&envelope.data, &envelope.metadata).await;
-                tracing::info!(
-                    order_id = %envelope.data.order_id(),
-                    payment_event = envelope.data.event_type(),
-                    event_id = %envelope.metadata.event_id,
-                    replayed = envelope.metadata.replayed_at.is_some(),
-                    outcome = ?outcome,
-                    "payment result applied"
-                );
-                outcome
-            })
+            .run(&key, || self.apply(&envelope.data, &envelope.metadata))
             .await;
+        // One line for every delivery, a repeated one too: it is how an operator (and the e2e
+        // suite) tells a duplicate that was absorbed from one that never arrived.
+        tracing::info!(
+            order_id = %envelope.data.order_id(),
+            payment_event = envelope.data.event_type(),
+            event_id = %envelope.metadata.event_id,
+            replayed = envelope.metadata.replayed_at.is_some(),
+            handled_before = matches!(result, Ok(idempotency::Outcome::Replayed(_))),
+            outcome = ?result.as_ref().map(|outcome| outcome.clone().into_inner()),
+            "payment result handled"
+        );
         match result {
             Ok(outcome) => Ok(outcome),
             Err(IdempotencyError::Work(error)) => Err(error),
