@@ -12,6 +12,8 @@
 #   scripts/bench.sh --quick   every benchmark briefly, with the debug build the local stack runs,
 #                              so that they cannot rot (scripts/test.sh runs this). Figures from it
 #                              mean nothing; nothing is compared with a target in either mode.
+# Either mode fails, after writing its report, if an order of a load run was lost, stuck, refused,
+# cancelled or ended twice (load-generator's promises).
 set -euo pipefail
 LOG_TAG=bench
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -61,7 +63,9 @@ fi
 
 # Orders through the whole flow at RATE per second for DURATION seconds (load-generator), with
 # the CPU time of every process meanwhile and a profile of LocalStack's Python process in the
-# middle of the load: writes $out/NAME.md, NAME-cpu.md and NAME-profile.md.
+# middle of the load: writes $out/NAME.md, NAME-cpu.md and NAME-profile.md. A run that broke a
+# promise is named in $broken, and the script fails once the report is written.
+broken=()
 flow() {
     local name="$1" rate="$2" duration="$3" deadline="$4" sampler profiler
     log "== orders through the whole flow: $rate per second for $duration s ($name)"
@@ -71,8 +75,11 @@ flow() {
     (sleep "$((duration / 4))" && exec "$TOOLS_VENV/bin/python" scripts/lib/localstack_profile.py \
         --seconds "$((duration / 2 > 2 ? duration / 2 : 2))" --markdown "$out/$name-profile.md") &
     profiler=$!
-    run target/debug/load-generator --rate "$rate" --duration "$duration" --deadline "$deadline" \
-        --markdown "$out/$name.md"
+    if ! run target/debug/load-generator --rate "$rate" --duration "$duration" --deadline "$deadline" \
+        --markdown "$out/$name.md"; then
+        broken+=("$name ($rate orders/s)")
+        [[ -s "$out/$name.md" ]] || echo "load-generator failed before its report" >"$out/$name.md"
+    fi
     kill -TERM "$sampler"
     wait "$sampler" || die "the CPU sampler failed"
     wait "$profiler" || die "the LocalStack profile failed"
@@ -172,3 +179,4 @@ EOF
 fi
 cat "$out/report.md"
 log "report: $out/report.md ($((SECONDS - started)) s)"
+((${#broken[@]} == 0)) || die "a load run broke a promise of the system: ${broken[*]} (see its Broken promises above)"

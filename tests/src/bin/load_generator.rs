@@ -2,7 +2,7 @@
 //! one by default), follows each to its end on the bus, and reports how long POST to COMPLETED
 //! took, how many orders went through, and how many were lost or got stuck.
 //!
-//!   load-generator [--rate 20] [--duration 60] [--deadline 180] [--retries 6] [--markdown summary.md]
+//!   load-generator [--rate 20] [--duration 60] [--deadline 180] [--retries 6] [--quiet 5] [--markdown summary.md]
 //!
 //! Open loop: orders are sent on schedule whatever the answers take, as real clients would.
 //! Like a well-behaved client (and the AWS SDKs), each POST answered "try again" (429, 5xx) or not
@@ -16,8 +16,14 @@
 //! finished is stuck, absent is lost.
 //!
 //! A POST that gets no answer after its retries (connection refused, or none within 30 s) is
-//! counted, not fatal: once every POST is out, such orders are looked up in the event store, and
-//! those found there were accepted all the same and are followed like the others.
+//! counted: once every POST is out, such orders are looked up in the event store, and those found
+//! there were accepted all the same and are followed like the others.
+//!
+//! After the last end it keeps listening for `--quiet` seconds, so that an order that ends twice
+//! is seen. It exits non-zero, after its report, when the run broke a promise of the system:
+//! an order lost, stuck, refused (after the retries), unanswered and not stored, cancelled (every
+//! amount is under the fraud threshold and no customer is in an outage, so none should be), or
+//! ended more than once; or when a POST task panicked.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
@@ -28,13 +34,14 @@ use chrono::{DateTime, Utc};
 use e2e::{World, unique_id};
 use serde_json::json;
 
-const USAGE: &str = "load-generator [--rate 20] [--duration 60] [--deadline 180] [--retries 6] [--markdown summary.md]\n\nNeeds a deployed stack (scripts/local-up.sh).\n";
+const USAGE: &str = "load-generator [--rate 20] [--duration 60] [--deadline 180] [--retries 6] [--quiet 5] [--markdown summary.md]\n\nNeeds a deployed stack (scripts/local-up.sh). Exits 1 if an order was lost, stuck, refused,\nunanswered and not stored, cancelled or ended twice.\n";
 
 struct Options {
     rate: f64,
     duration: f64,
     deadline: f64,
     retries: u32,
+    quiet: f64,
     markdown: Option<String>,
 }
 
@@ -44,6 +51,7 @@ fn options() -> Options {
         duration: 60.0,
         deadline: 180.0,
         retries: 6,
+        quiet: 5.0,
         markdown: None,
     };
     let mut args = std::env::args().skip(1);
@@ -57,6 +65,7 @@ fn options() -> Options {
             "--duration" => options.duration = value().parse().expect("seconds"),
             "--deadline" => options.deadline = value().parse().expect("seconds"),
             "--retries" => options.retries = value().parse().expect("a number of retries"),
+            "--quiet" => options.quiet = value().parse().expect("seconds"),
             "--markdown" => options.markdown = Some(value()),
             "-h" | "--help" => {
                 print!("{USAGE}");
@@ -84,8 +93,12 @@ struct Tally {
     unanswered: HashMap<String, String>,
     /// Of the unanswered, those found in the event store: accepted, the answer lost.
     stored_unanswered: HashSet<String>,
-    /// Order id -> (its end, how long after the POST).
+    /// Order id -> (its first end, how long after the POST).
     ended: HashMap<String, (String, Duration)>,
+    /// Order id -> how many ends reached the bus: more than one is an order ended twice.
+    ends_seen: HashMap<String, usize>,
+    /// POST tasks that panicked: their order's fate is unknown.
+    panicked: usize,
 }
 
 impl Tally {
@@ -93,6 +106,32 @@ impl Tally {
     fn taken(&self) -> usize {
         self.accepted.len() + self.stored_unanswered.len()
     }
+
+    /// An end (`OrderCompleted` or `OrderCancelled`) seen on the bus at `at`.
+    fn record_end(&mut self, id: String, kind: String, at: DateTime<Utc>) {
+        // Every order's send time is known before its POST goes out.
+        let Some(sent_at) = self.sent_at.get(&id).copied() else {
+            return;
+        };
+        *self.ends_seen.entry(id.clone()).or_default() += 1;
+        let took = (at - sent_at).to_std().unwrap_or_default();
+        self.ended.entry(id).or_insert((kind, took));
+    }
+}
+
+/// An end on the bus: the order's id, the event type and when it occurred.
+fn read_end(event: &serde_json::Value) -> (String, String, DateTime<Utc>) {
+    let id = event["detail"]["data"]["orderId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let kind = event["detail-type"].as_str().unwrap_or_default().to_owned();
+    let at = event["detail"]["metadata"]["occurredAt"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(Utc::now);
+    (id, kind, at)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -181,7 +220,9 @@ async fn main() {
                 }));
             }
             for post in posts {
-                let _ = post.await;
+                if post.await.is_err() {
+                    tally.lock().unwrap().panicked += 1;
+                }
             }
         })
     };
@@ -194,24 +235,7 @@ async fn main() {
     let mut next_report = Duration::ZERO;
     let mut unanswered_resolved = false;
     loop {
-        let arrived: Vec<(String, String, DateTime<Utc>)> = ends
-            .poll()
-            .await
-            .into_iter()
-            .map(|event| {
-                let id = event["detail"]["data"]["orderId"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                let kind = event["detail-type"].as_str().unwrap_or_default().to_owned();
-                let at = event["detail"]["metadata"]["occurredAt"]
-                    .as_str()
-                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                    .map(|t| t.with_timezone(&Utc))
-                    .unwrap_or_else(Utc::now);
-                (id, kind, at)
-            })
-            .collect();
+        let arrived: Vec<_> = ends.poll().await.iter().map(read_end).collect();
         let all_sent = sender.is_finished();
         if all_sent && !unanswered_resolved {
             // Every POST has its answer or its failure: were the unanswered ones taken anyway?
@@ -227,11 +251,7 @@ async fn main() {
         let (sent, taken, unanswered, ended) = {
             let mut tally = tally.lock().unwrap();
             for (id, kind, at) in arrived {
-                // Every order's send time is known before its POST goes out.
-                if let Some(sent_at) = tally.sent_at.get(&id).copied() {
-                    let took = (at - sent_at).to_std().unwrap_or_default();
-                    tally.ended.entry(id).or_insert((kind, took));
-                }
+                tally.record_end(id, kind, at);
             }
             (
                 tally.sent_at.len(),
@@ -259,17 +279,48 @@ async fn main() {
         }
     }
     println!();
-    let _ = sender.await;
+    if sender.await.is_err() {
+        tally.lock().unwrap().panicked += 1;
+    }
+    // A second end for an order comes after its first: listen a little longer for one.
+    let quiet = Duration::from_secs_f64(options.quiet);
+    let mut last = Instant::now();
+    while last.elapsed() < quiet {
+        let arrived = ends.poll().await;
+        if !arrived.is_empty() {
+            last = Instant::now();
+        }
+        let mut tally = tally.lock().unwrap();
+        for (id, kind, at) in arrived.iter().map(read_end) {
+            tally.record_end(id, kind, at);
+        }
+    }
     ends.close().await;
 
     let tally = std::mem::take(&mut *tally.lock().unwrap());
     let mut latencies: Vec<Duration> = tally.ended.values().map(|(_, took)| *took).collect();
     latencies.sort();
-    let cancelled = tally
+    let mut cancelled_orders: Vec<&String> = tally
         .ended
-        .values()
-        .filter(|(kind, _)| kind == "OrderCancelled")
-        .count();
+        .iter()
+        .filter(|(_, (kind, _))| kind == "OrderCancelled")
+        .map(|(id, _)| id)
+        .collect();
+    cancelled_orders.sort();
+    let cancelled = cancelled_orders.len();
+    let mut twice: Vec<String> = tally
+        .ends_seen
+        .iter()
+        .filter(|(_, seen)| **seen > 1)
+        .map(|(id, seen)| format!("{id} ({seen} ends)"))
+        .collect();
+    twice.sort();
+    let mut unanswered_not_stored: Vec<&String> = tally
+        .unanswered
+        .keys()
+        .filter(|id| !tally.stored_unanswered.contains(*id))
+        .collect();
+    unanswered_not_stored.sort();
     let mut lost = Vec::new();
     let mut stuck = Vec::new();
     let taken = tally.accepted.iter().chain(&tally.stored_unanswered);
@@ -281,6 +332,8 @@ async fn main() {
             stuck.push(format!("{id} ({} events)", stored.len()));
         }
     }
+    lost.sort();
+    stuck.sort();
     // From the first POST to the last end: the rate at which the flow really finished orders.
     let first_sent = tally.sent_at.values().min().copied();
     let last_end = tally
@@ -307,6 +360,7 @@ async fn main() {
          | refused (another status, or still 429/5xx after the retries) | {} |\n\
          | no answer after the retries (connection refused or 30 s timeout) | {} ({} of them stored all the same) |\n\
          | ended | {} ({} completed, {cancelled} cancelled) |\n\
+         | ended more than once | {} |\n\
          | lost (accepted, not in the event store) | {} |\n\
          | stuck (stored, no end within {} s after the load) | {} |\n\
          | POST to end: p50 / p95 / p99 / max | {} / {} / {} / {} |\n\
@@ -321,6 +375,7 @@ async fn main() {
         tally.stored_unanswered.len(),
         tally.ended.len(),
         tally.ended.len() - cancelled,
+        twice.len(),
         lost.len(),
         options.deadline,
         stuck.len(),
@@ -332,20 +387,124 @@ async fn main() {
         throughput,
     );
     println!("\n{summary}");
-    for refused in tally.refused.iter().take(5) {
-        println!("refused: {refused}");
-    }
     for (id, error) in tally.unanswered.iter().take(5) {
         println!("no answer: {id}: {error}");
     }
-    for id in stuck.iter().take(5) {
-        println!("stuck: {id}");
-    }
+    let broken = broken_promises(&[
+        ("lost (accepted, not in the event store)", list(&lost)),
+        ("stuck (stored, no end)", list(&stuck)),
+        ("refused", list(&tally.refused)),
+        ("unanswered and not stored", list(&unanswered_not_stored)),
+        ("cancelled, none should be", list(&cancelled_orders)),
+        ("ended more than once", list(&twice)),
+        (
+            "POST tasks panicked",
+            (tally.panicked > 0).then(|| tally.panicked.to_string()),
+        ),
+    ]);
+    let summary = match &broken {
+        Some(lines) => format!("{summary}\n**Broken promises:**\n\n{lines}"),
+        None => summary,
+    };
     if let Some(path) = &options.markdown {
         std::fs::write(path, &summary).unwrap_or_else(|e| panic!("{path}: {e}"));
     }
-    if !lost.is_empty() {
-        eprintln!("LOST: {lost:?}");
+    if let Some(lines) = broken {
+        eprintln!("FAILED: the run broke a promise of the system:\n{lines}");
         std::process::exit(1);
+    }
+}
+
+/// A few of `items`, with how many there are; `None` for none.
+fn list<T: std::fmt::Display>(items: &[T]) -> Option<String> {
+    let shown: Vec<String> = items.iter().take(5).map(ToString::to_string).collect();
+    (!items.is_empty()).then(|| {
+        let more = items.len() - shown.len();
+        let tail = if more > 0 {
+            format!(", and {more} more")
+        } else {
+            String::new()
+        };
+        format!("{}: {}{tail}", items.len(), shown.join(", "))
+    })
+}
+
+/// One Markdown list line per promise the run broke, or `None` if it kept them all.
+fn broken_promises(checks: &[(&str, Option<String>)]) -> Option<String> {
+    let lines: Vec<String> = checks
+        .iter()
+        .filter_map(|(what, found)| found.as_ref().map(|found| format!("- {what}: {found}")))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n") + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
+    }
+
+    fn end(id: &str, kind: &str, seconds: i64) -> serde_json::Value {
+        json!({"detail-type": kind, "detail": {
+            "data": {"orderId": id},
+            "metadata": {"occurredAt": at(seconds).to_rfc3339()},
+        }})
+    }
+
+    #[test]
+    fn an_end_counts_from_its_orders_first_post() {
+        let mut tally = Tally::default();
+        tally.sent_at.insert("o-1".into(), at(0));
+        let (id, kind, when) = read_end(&end("o-1", "OrderCompleted", 3));
+        tally.record_end(id, kind, when);
+        assert_eq!(
+            tally.ended["o-1"],
+            ("OrderCompleted".into(), Duration::from_secs(3))
+        );
+    }
+
+    #[test]
+    fn a_second_end_of_one_order_is_counted_not_lost_in_the_first() {
+        let mut tally = Tally::default();
+        tally.sent_at.insert("o-1".into(), at(0));
+        for (kind, seconds) in [("OrderCompleted", 3), ("OrderCancelled", 4)] {
+            let (id, kind, when) = read_end(&end("o-1", kind, seconds));
+            tally.record_end(id, kind, when);
+        }
+        assert_eq!(tally.ends_seen["o-1"], 2);
+        assert_eq!(
+            tally.ended["o-1"].0, "OrderCompleted",
+            "the first end is kept"
+        );
+    }
+
+    #[test]
+    fn an_end_of_an_order_this_run_did_not_send_is_ignored() {
+        let mut tally = Tally::default();
+        let (id, kind, when) = read_end(&end("someone-else", "OrderCompleted", 3));
+        tally.record_end(id, kind, when);
+        assert!(tally.ended.is_empty() && tally.ends_seen.is_empty());
+    }
+
+    #[test]
+    fn a_run_that_kept_every_promise_breaks_none() {
+        assert_eq!(broken_promises(&[("lost", None), ("stuck", None)]), None);
+    }
+
+    #[test]
+    fn each_broken_promise_is_one_line_with_a_few_of_its_orders() {
+        let stuck: Vec<String> = (1..=7).map(|n| format!("o-{n}")).collect();
+        let lines = broken_promises(&[
+            ("lost", None),
+            ("stuck", list(&stuck)),
+            ("cancelled", list(&["o-9"])),
+        ])
+        .unwrap();
+        assert_eq!(
+            lines,
+            "- stuck: 7: o-1, o-2, o-3, o-4, o-5, and 2 more\n- cancelled: 1: o-9\n"
+        );
     }
 }
