@@ -10,6 +10,10 @@
 #   --region REGION          default $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1
 #   --email ADDRESS          subscribe this address to the notifications (AWS sends a confirmation)
 #   --fraud-threshold N      orders over this amount are refused (default 500)
+#   --simulated-outage-customer ID
+#                            testing aid: the payment provider is down for this customer's orders
+#                            (default: none on AWS; payment-provider-down on the local stack,
+#                            where the e2e suites use it; '' for none)
 #   --arch arm64|x86_64      what to build for (default arm64 on AWS; the host's on LocalStack,
 #                            where functions run as host processes)
 #   --debug                  a debug build (fast to build; for the local stack)
@@ -18,7 +22,7 @@ set -euo pipefail
 LOG_TAG=deploy
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-local_stack=0 stack_name="$LOCAL_STACK_NAME" region="" email="" fraud_threshold=500
+local_stack=0 stack_name="$LOCAL_STACK_NAME" region="" email="" fraud_threshold=500 outage_customer=unset
 arch="" profile=(--release) build=1
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -27,6 +31,11 @@ while [[ $# -gt 0 ]]; do
         --region) region="${2:?--region needs a region}"; shift ;;
         --email) email="${2:?--email needs an address}"; shift ;;
         --fraud-threshold) fraud_threshold="${2:?--fraud-threshold needs a number}"; shift ;;
+        --simulated-outage-customer)
+            [[ $# -ge 2 ]] || die "--simulated-outage-customer needs a customer id (or '' for none)"
+            outage_customer="$2"
+            shift
+            ;;
         --arch) arch="${2:?--arch needs arm64 or x86_64}"; shift ;;
         --debug) profile=() ;;
         --skip-build) build=0 ;;
@@ -46,8 +55,8 @@ if [[ $local_stack == 1 ]]; then
     # LocalStack accepts any credentials; never use the developer's real ones against it.
     export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
     unset AWS_SESSION_TOKEN AWS_PROFILE
+    [[ "$outage_customer" != unset ]] || outage_customer="$LOCAL_SIMULATED_OUTAGE_CUSTOMER"
     parameters+=(
-        --parameter "SimulatedOutageCustomer=$SIMULATED_OUTAGE_CUSTOMER"
         --parameter "SnapshotEvery=$SNAPSHOT_EVERY"
         --parameter "PaymentMaxConcurrency=$LOCAL_PAYMENT_MAX_CONCURRENCY"
         --parameter "StreamConsumerConcurrency=$LOCAL_STREAM_CONSUMER_CONCURRENCY"
@@ -61,10 +70,12 @@ else
     arch="${arch:-arm64}"
     env_file="$LOCAL/aws-$stack_name-$region.env"
 fi
+[[ "$outage_customer" != unset ]] || outage_customer=""
 parameters+=(
     --parameter "Architecture=$arch"
     --parameter "FraudThreshold=$fraud_threshold"
     --parameter "NotificationEmail=$email"
+    --parameter "SimulatedOutageCustomer=$outage_customer"
 )
 
 ensure_tools

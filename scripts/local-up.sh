@@ -70,15 +70,18 @@ step "3/4 building the functions for $(host_architecture) and deploying the stac
 step "4/4 placing an order and following it to the end"
 # shellcheck source=/dev/null
 source "$STACK_ENV"
-run curl -sS -i -X POST "$API/orders" -d '{"id":101,"amount":100}'
+# A new order each time (a number, as the original demo's ids are: microseconds since 1970), so
+# that what follows shows this deployment working, not an order an earlier one finished.
+id=$(($(date +%s%N) / 1000))
+run curl -sS -i -X POST "$API/orders" -d "{\"id\":$id,\"amount\":100}"
 echo
-log "waiting for the payment to go through (GET /orders/101 until it is no longer CREATED)"
+log "waiting for the payment to go through (GET /orders/$id until it is no longer CREATED)"
 deadline=$((SECONDS + 90))
-until curl -sS "$API/orders/101" | grep -q '"status":"\(COMPLETED\|CANCELLED\)"'; do
-    ((SECONDS < deadline)) || die "order 101 is still not paid after 90 s: see .local/logs/lambda/"
+until curl -sS "$API/orders/$id" | grep -q '"status":"\(COMPLETED\|CANCELLED\)"'; do
+    ((SECONDS < deadline)) || die "order $id is still not paid after 90 s: see .local/logs/lambda/"
     sleep 0.25
 done
-run curl -sS -i "$API/orders/101"
+run curl -sS -i "$API/orders/$id"
 echo
 
 log "the local stack is up in $((SECONDS - start)) s. Try:"

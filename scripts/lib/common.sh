@@ -11,8 +11,9 @@ LOCAL_STACK_NAME="eda-demo"
 # Every function of the system: one crate and one binary each, built once by cargo lambda.
 FUNCTIONS="create-order,outbox-processor,projection,payment,update-order,notification"
 # On the local stack the payment function fails, as if its provider were down, for this customer:
-# the e2e suites drive the payment error path with it (template parameter SimulatedOutageCustomer).
-SIMULATED_OUTAGE_CUSTOMER="payment-provider-down"
+# the e2e suites drive the payment error path with it (template parameter SimulatedOutageCustomer;
+# `deploy.sh --local` sets it unless told otherwise, and the stack says so in an output).
+LOCAL_SIMULATED_OUTAGE_CUSTOMER="payment-provider-down"
 # The local stack reserves some concurrency for the payment function, so that the setting is
 # exercised; on AWS it is off by default (new accounts have too little concurrency to reserve).
 # 20, not less: at 5, the 20 orders/s run's 1,200 workflows fought over 5 slots by retrying, which
@@ -26,8 +27,9 @@ SNAPSHOT_EVERY=2
 # Files the template reads from the artifact bucket beside the function zips.
 ASSETS=(payment.asl.json="$REPO/infra/statemachines/payment.asl.json")
 
-# The project's tooling (cargo-lambda, zig, boto3), pinned in scripts/lib/tools-requirements.txt.
-TOOLS_VENV="$LOCAL/tools"
+# The project's tooling (cargo-lambda, zig, boto3), pinned in scripts/lib/tools-requirements.txt;
+# EDA_TOOLS_VENV names another clone's, to share it instead of installing a second one.
+TOOLS_VENV="${EDA_TOOLS_VENV:-$LOCAL/tools}"
 
 log() { printf '[%s] %s\n' "${LOG_TAG:-eda-demo}" "$*"; }
 # The calling script's header comment (from line 2 to the first line that is not a comment): its
