@@ -5,8 +5,11 @@
 #
 #   scripts/test.sh [--no-e2e] [--release] [--long]
 #     --release  also build every function for AWS (release, arm64) and check the artifacts, then
-#                redeploy the local stack with a release build (scripts/deploy.sh --local) and run
-#                the curl checks against it. Slow on 2 cores (two release builds); CI sets it.
+#                redeploy the local stack with a release build and, as on AWS, no simulated
+#                payment outage (scripts/deploy.sh --local --simulated-outage-customer ''), and run
+#                the curl checks against it as a user checks a deployment on AWS: given the API's
+#                URL only, from a copy of the tree without .local/. Slow on 2 cores (two release
+#                builds); CI sets it.
 #     --long     the hostile-input checks at length: 300 s per fuzz target instead of 20, and
 #                1,000 schemathesis cases per API operation and phase instead of 60.
 set -euo pipefail
@@ -35,11 +38,12 @@ phase() { # phase NAME COMMAND...: runs a phase and records how long it took
     "$@"
     timings+=("$(printf '%-28s %5d s' "$name" $((SECONDS - t0)))")
 }
-# cfn-lint, and least-privilege IAM (with the check's own tests, so it is known to catch).
+# cfn-lint, and least-privilege IAM (with the check's own tests, so it is known to catch); and the
+# tests of how e2e.sh finds a stack from its API's URL (deployed.py).
 check_template() {
     ensure_tools
     run cfn-lint "$REPO/infra/template.yaml"
-    (cd "$REPO/scripts/lib" && run "$TOOLS_VENV/bin/python" -m unittest -q test_check_iam)
+    (cd "$REPO/scripts/lib" && run "$TOOLS_VENV/bin/python" -m unittest -q test_check_iam test_deployed)
     run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_iam.py" "$REPO/infra/template.yaml"
 }
 
@@ -58,12 +62,44 @@ check_aws_artifacts() {
 # The patches our LocalStack plugin makes, as installed in LocalStack's venv (by local-up).
 check_localstack_patches() {
     run "$VENV/bin/python" -m unittest discover -q -s "$REPO/infra/localstack/host-lambda/tests"
+    # And the executor end to end in the running LocalStack, with resources of its own (~20 s).
+    run "$VENV/bin/python" "$REPO/scripts/localstack/smoke.py"
+}
+
+# `API=<url> scripts/e2e.sh` as someone checking a deployment on AWS runs it: nothing but the URL,
+# and none of what deploying wrote under .local/ (the tools installed there are shared).
+curl_checks_given_only_the_api() {
+    local api copy
+    api="$(sed -n 's/^API=//p' "$STACK_ENV")"
+    copy="$(mktemp -d)"
+    tar -C "$REPO" --exclude=./.local --exclude=./target --exclude=./.git -cf - . | tar -C "$copy" -xf -
+    [[ ! -e "$copy/.local" ]] || die "the copy has a .local/"
+    log "a copy of the tree without .local/: $copy"
+    (cd "$copy" && run env API="$api" EDA_TOOLS_VENV="$TOOLS_VENV" bash scripts/e2e.sh) || {
+        rm -rf "$copy"
+        return 1
+    }
+    rm -rf "$copy"
 }
 
 run_admin_commands() {
-    local admin=(cargo run --quiet --locked -p admin --)
+    local admin=(cargo run --quiet --locked -p admin --) api id listed deadline
+    # An order of this run's own, ended, so that the replay's dry run has two events to list: a
+    # dry run that lists nothing would pass just as well.
+    api="$(sed -n 's/^API=//p' "$STACK_ENV")"
+    id="ops-$(date +%s%N)"
+    run curl -sS -X POST "$api/orders" -d "{\"id\":\"$id\",\"amount\":3}"
+    echo
+    deadline=$((SECONDS + 90))
+    until curl -sS "$api/orders/$id" | grep -q '"status":"COMPLETED"'; do
+        ((SECONDS < deadline)) || die "order $id is not COMPLETED after 90 s"
+        sleep 0.25
+    done
     run "${admin[@]}" publish-pending --older-than 0 --dry-run
-    run "${admin[@]}" replay --order 101 --dry-run
+    listed="$(run "${admin[@]}" replay --order "$id" --dry-run)"
+    printf '%s\n' "$listed"
+    [[ "$(grep -c "would replay .* order $id event [12] Order" <<<"$listed")" == 2 ]] \
+        || die "replay --order $id --dry-run did not list its 2 events"
     run "${admin[@]}" rebuild-views --in-place
 }
 report() {
@@ -100,6 +136,8 @@ if [[ $e2e == 1 ]]; then
         trap '"$REPO/scripts/local-down.sh" || true' EXIT
     fi
     phase "local stack up" "$REPO/scripts/local-up.sh"
+    # Before the suites, whose fault tests run it as an operator would (and wait for a build).
+    phase "build eda-admin" cargo build --locked -p admin
     phase "LocalStack patches" check_localstack_patches
     phase "e2e: Rust suite" cargo test -p e2e --locked -- --nocapture
     phase "e2e: curl checks" "$REPO/scripts/e2e.sh"
@@ -110,8 +148,9 @@ if [[ $e2e == 1 ]]; then
     phase "benchmarks (quick)" "$REPO/scripts/bench.sh" --quick
     if [[ $release == 1 ]]; then
         phase "release: arm64 for AWS" check_aws_artifacts
-        phase "release: deploy --local" "$REPO/scripts/deploy.sh" --local
-        phase "release: curl checks" "$REPO/scripts/e2e.sh"
+        phase "release: deploy --local, no outage" "$REPO/scripts/deploy.sh" --local --simulated-outage-customer ''
+        phase "release: curl checks, API only" curl_checks_given_only_the_api
+        log "the local stack now runs the release build and simulates no payment outage: scripts/local-up.sh puts the debug build and the outage back"
     fi
 elif [[ $release == 1 ]]; then
     phase "release: arm64 for AWS" check_aws_artifacts

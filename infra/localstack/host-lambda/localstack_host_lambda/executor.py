@@ -161,7 +161,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
         self._output_lock = threading.Lock()
         self._history: deque[str] = deque(maxlen=2000)  # for get_logs()
         self._logfile = None
-        self._pump: threading.Thread | None = None
+        self._pipe: _Pipe | None = None  # the current process's output
 
     # --- RuntimeExecutor interface -------------------------------------------------------------
     def start(self, env_vars: dict[str, str]) -> None:
@@ -170,7 +170,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _RuntimeAPI)
         self._server.daemon_threads = True
         self._server.executor = self
-        threading.Thread(target=self._server.serve_forever, name=f"lambda-api-{self.id}", daemon=True).start()
+        threading.Thread(target=self._serve, args=(self._server,), name=f"lambda-api-{self.id}", daemon=True).start()
         log_dir = os.environ.get("HOST_LAMBDA_LOG_DIR") or os.path.join(config.dirs.tmp, "lambda-logs")
         os.makedirs(log_dir, exist_ok=True)
         name = self.function_version.id.function_name
@@ -189,8 +189,10 @@ class HostRuntimeExecutor(RuntimeExecutor):
             self._kill()  # whatever the old process group left behind
             if error := self._spawn():
                 self._kill()
+                self._wait_for_output()
                 return InvocationResult(rid, error, is_error=True, logs="\n".join(self._take_output()))
         init_ms, self._init_ms = self._init_ms, None
+        self._wait_for_output()
         init_lines = self._take_output()  # init output goes before START, as in CloudWatch
         start = f"START RequestId: {rid} Version: {self.function_version.id.qualifier}"
         self._log_line(start)
@@ -231,8 +233,9 @@ class HostRuntimeExecutor(RuntimeExecutor):
         if inv := self._current:  # stopped mid-invocation (function deleted, LocalStack stopping)
             inv.finish(_error("Runtime.ExitError", "execution environment stopped"), True)
         if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+            # shutdown() waits for the server's next poll (up to 0.5 s), and LocalStack stops a
+            # function's environments one after another: the server ends and closes on its own.
+            threading.Thread(target=self._server.shutdown, daemon=True).start()
         if self._logfile:
             self._logfile.close()
         self._wakeup.set()
@@ -266,6 +269,13 @@ class HostRuntimeExecutor(RuntimeExecutor):
     @classmethod
     def cleanup_version(cls, function_version: FunctionVersion) -> None:
         pass  # nothing beyond the unzipped code, which LocalStack removes itself
+
+    @staticmethod
+    def _serve(server: ThreadingHTTPServer) -> None:
+        try:
+            server.serve_forever()
+        finally:
+            server.server_close()
 
     # --- process management --------------------------------------------------------------------
     def _build_env(self, env_vars: dict) -> dict[str, str]:
@@ -304,8 +314,8 @@ class HostRuntimeExecutor(RuntimeExecutor):
             return _error("Runtime.InvalidEntrypoint", f"cannot run {bootstrap}: {e}")
         self._proc = proc
         _LIVE.add(self)
-        self._pump = threading.Thread(target=self._pump_output, args=(proc,), daemon=True)
-        self._pump.start()
+        self._pipe = _Pipe(proc)
+        threading.Thread(target=self._pump_output, args=(self._pipe,), daemon=True).start()
         threading.Thread(target=self._watch_exit, args=(proc,), daemon=True).start()
         deadline = t0 + config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT
         while True:
@@ -371,20 +381,22 @@ class HostRuntimeExecutor(RuntimeExecutor):
         self._wakeup.set()
 
     # --- logs ---------------------------------------------------------------------------------------
-    def _pump_output(self, proc: subprocess.Popen) -> None:
-        """Reads the process's stdout+stderr into lines for the invocation logs and the debug file."""
-        fd, rest = proc.stdout.fileno(), b""
-        while chunk := os.read(fd, 65536):
-            *lines, rest = (rest + chunk).split(b"\n")
-            self._add_output(lines)
-        self._add_output([rest] if rest else [])
-        proc.stdout.close()
+    def _pump_output(self, pipe: "_Pipe") -> None:
+        """Moves the process's stdout+stderr, as it comes, into lines for the invocation logs and
+        the debug file. Reads under the output lock only, so that _wait_for_output, holding it,
+        knows that no output is on its way between the pipe and the lines."""
+        poller = select.poll()  # not select(): LocalStack may well have more than 1024 files open
+        poller.register(pipe.fd, select.POLLIN)
+        while not pipe.eof:
+            poller.poll()
+            with self._output_lock:
+                self._add_output(pipe.read_lines())
+        pipe.file.close()
 
-    def _add_output(self, lines: list[bytes]) -> None:
-        with self._output_lock:
-            for line in lines:
-                self._output.append(line.decode(errors="replace"))
-                self._log_line(self._output[-1])
+    def _add_output(self, lines: list[bytes]) -> None:  # with the output lock held
+        for line in lines:
+            self._output.append(line.decode(errors="replace"))
+            self._log_line(self._output[-1])
 
     def _log_line(self, line: str) -> None:
         self._history.append(line)
@@ -394,24 +406,46 @@ class HostRuntimeExecutor(RuntimeExecutor):
             pass
 
     def _wait_for_output(self) -> None:
-        # The runtime may print and then post its response; give the reader a moment to catch up
-        # with what is still in the pipe (bounded, so a chatty background thread cannot stall us).
-        proc, deadline = self._proc, time.monotonic() + 0.2
-        if proc and proc.poll() is not None:  # exited: the reader gets everything up to EOF
-            self._pump.join(0.2)
-        while proc and not proc.stdout.closed and proc.poll() is None and time.monotonic() < deadline:
-            try:
-                if not select.select([proc.stdout], [], [], 0)[0]:
-                    break
-            except (ValueError, OSError):
-                break
-            time.sleep(0.002)
-        with self._output_lock:  # a chunk being split into lines right now
-            pass
+        # The runtime prints, then posts its response (or asks for its first event): what it
+        # printed is in the pipe by then, or already in lines. Under load the pump thread can lag
+        # behind, so take what is in the pipe now.
+        with self._output_lock:
+            if self._pipe:
+                self._add_output(self._pipe.read_lines())
 
     def _take_output(self) -> list[str]:
         with self._output_lock:
             lines, self._output = self._output, []
+        return lines
+
+
+class _Pipe:
+    """A process's stdout+stderr, read without blocking, in lines."""
+
+    MAX_READ = 1 << 20  # at a time: a process that never stops printing must not hold a reader
+
+    def __init__(self, proc: subprocess.Popen):
+        self.file = proc.stdout
+        self.fd = proc.stdout.fileno()
+        os.set_blocking(self.fd, False)
+        self.partial = b""
+        self.eof = False
+
+    def read_lines(self) -> list[bytes]:
+        """The complete lines written since the last call (and at EOF, an unterminated last one)."""
+        lines, read = [], 0
+        while not self.eof and read < self.MAX_READ:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                break
+            read += len(chunk)
+            if not chunk:
+                self.eof = True
+                lines += [self.partial] if self.partial else []
+                break
+            *complete, self.partial = (self.partial + chunk).split(b"\n")
+            lines += complete
         return lines
 
 

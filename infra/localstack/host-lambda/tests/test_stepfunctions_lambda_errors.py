@@ -1,6 +1,11 @@
 """The Step Functions patch: a failed connection to Lambda is Lambda.SdkClientException, as on
-AWS; every other failure is named as LocalStack names it. Run with LocalStack's Python:
+AWS; every other failure is named as LocalStack names it. Run with LocalStack's Python, against
+the installed plugin, from the repository's root:
     .local/venv/bin/python -m unittest discover -s infra/localstack/host-lambda/tests
+or this file alone:
+    .local/venv/bin/python -m unittest discover -s infra/localstack/host-lambda/tests -p test_stepfunctions_lambda_errors.py
+(scripts/localstack/install.sh installs the plugin; to test its source as it is, prefix
+`PYTHONPATH=infra/localstack/host-lambda`.)
 """
 
 import unittest
