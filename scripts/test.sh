@@ -115,9 +115,11 @@ check_format() {
     cargo fmt --manifest-path "$REPO/tests/fuzz/Cargo.toml" --check
 }
 
-# Licences, duplicate crates and sources, offline (deny.toml says what and why).
+# Licences, duplicate crates and sources, offline (deny.toml says what and why). cargo deny reads
+# the whole graph, every platform's crates too, which a build for this one has not downloaded.
 check_dependencies() {
     ensure_tools
+    run cargo fetch --locked
     run cargo deny --offline --log-level warn check --hide-inclusion-graph --show-stats licenses bans sources
 }
 
