@@ -8,7 +8,8 @@ use payment::{ChargeRequest, PaymentService};
 
 /// How long a charge's result is remembered: longer than any retry of the workflow.
 const REMEMBER: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-/// How long an unfinished charge holds its order: longer than the function's timeout.
+/// How long an unfinished charge holds its order: as long as the function's timeout (30 s, in the
+/// template), so that the claim of an invocation that timed out has lapsed when Lambda tries again.
 const IN_PROGRESS: Duration = Duration::from_secs(30);
 
 #[tokio::main]

@@ -11,7 +11,8 @@ use update_order::OrderUpdater;
 
 /// How long a handled payment event is remembered; redeliveries come within minutes.
 const REMEMBER: Duration = Duration::from_secs(24 * 60 * 60);
-/// How long an unfinished handling holds its key: longer than the function's timeout.
+/// How long an unfinished handling holds its key: as long as the function's timeout (30 s, in the
+/// template), so that the claim of an invocation that timed out has lapsed when Lambda tries again.
 const IN_PROGRESS: Duration = Duration::from_secs(30);
 
 #[tokio::main]

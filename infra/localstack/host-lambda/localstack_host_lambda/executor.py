@@ -9,7 +9,9 @@ One process per execution environment; LocalStack's ExecutionEnvironment sends i
 at a time. Selected with LAMBDA_RUNTIME_EXECUTOR=host.
 """
 
+import array
 import atexit
+import fcntl
 import json
 import logging
 import math
@@ -17,6 +19,7 @@ import os
 import select
 import signal
 import subprocess
+import termios
 import threading
 import time
 from collections import deque
@@ -161,6 +164,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
         self._output_lock = threading.Lock()
         self._history: deque[str] = deque(maxlen=2000)  # for get_logs()
         self._logfile = None
+        self._pump: threading.Thread | None = None
         self._pipe: _Pipe | None = None  # the current process's output
 
     # --- RuntimeExecutor interface -------------------------------------------------------------
@@ -170,7 +174,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _RuntimeAPI)
         self._server.daemon_threads = True
         self._server.executor = self
-        threading.Thread(target=self._serve, args=(self._server,), name=f"lambda-api-{self.id}", daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, name=f"lambda-api-{self.id}", daemon=True).start()
         log_dir = os.environ.get("HOST_LAMBDA_LOG_DIR") or os.path.join(config.dirs.tmp, "lambda-logs")
         os.makedirs(log_dir, exist_ok=True)
         name = self.function_version.id.function_name
@@ -189,7 +193,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
             self._kill()  # whatever the old process group left behind
             if error := self._spawn():
                 self._kill()
-                self._wait_for_output()
+                self._wait_for_output()  # the process is gone: all it printed, up to its end
                 return InvocationResult(rid, error, is_error=True, logs="\n".join(self._take_output()))
         init_ms, self._init_ms = self._init_ms, None
         self._wait_for_output()
@@ -233,9 +237,8 @@ class HostRuntimeExecutor(RuntimeExecutor):
         if inv := self._current:  # stopped mid-invocation (function deleted, LocalStack stopping)
             inv.finish(_error("Runtime.ExitError", "execution environment stopped"), True)
         if self._server:
-            # shutdown() waits for the server's next poll (up to 0.5 s), and LocalStack stops a
-            # function's environments one after another: the server ends and closes on its own.
-            threading.Thread(target=self._server.shutdown, daemon=True).start()
+            self._server.shutdown()
+            self._server.server_close()
         if self._logfile:
             self._logfile.close()
         self._wakeup.set()
@@ -269,13 +272,6 @@ class HostRuntimeExecutor(RuntimeExecutor):
     @classmethod
     def cleanup_version(cls, function_version: FunctionVersion) -> None:
         pass  # nothing beyond the unzipped code, which LocalStack removes itself
-
-    @staticmethod
-    def _serve(server: ThreadingHTTPServer) -> None:
-        try:
-            server.serve_forever()
-        finally:
-            server.server_close()
 
     # --- process management --------------------------------------------------------------------
     def _build_env(self, env_vars: dict) -> dict[str, str]:
@@ -314,8 +310,9 @@ class HostRuntimeExecutor(RuntimeExecutor):
             return _error("Runtime.InvalidEntrypoint", f"cannot run {bootstrap}: {e}")
         self._proc = proc
         _LIVE.add(self)
-        self._pipe = _Pipe(proc)
-        threading.Thread(target=self._pump_output, args=(self._pipe,), daemon=True).start()
+        self._pipe = _Pipe(proc.stdout.fileno())
+        self._pump = threading.Thread(target=self._pump_output, args=(proc, self._pipe), daemon=True)
+        self._pump.start()
         threading.Thread(target=self._watch_exit, args=(proc,), daemon=True).start()
         deadline = t0 + config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT
         while True:
@@ -381,17 +378,38 @@ class HostRuntimeExecutor(RuntimeExecutor):
         self._wakeup.set()
 
     # --- logs ---------------------------------------------------------------------------------------
-    def _pump_output(self, pipe: "_Pipe") -> None:
-        """Moves the process's stdout+stderr, as it comes, into lines for the invocation logs and
-        the debug file. Reads under the output lock only, so that _wait_for_output, holding it,
-        knows that no output is on its way between the pipe and the lines."""
-        poller = select.poll()  # not select(): LocalStack may well have more than 1024 files open
+    def _pump_output(self, proc: subprocess.Popen, pipe: "_Pipe") -> None:
+        """Moves the process's stdout+stderr into lines for the invocation logs and the debug file,
+        as it comes. It waits for output without the output lock, and reads only what is in the
+        pipe, with the lock held: so whoever holds the lock knows that all output is either still
+        in the pipe or already in lines, never on its way between the two."""
+        poller = select.poll()  # not select(): LocalStack may well hold more than 1024 files open
         poller.register(pipe.fd, select.POLLIN)
-        while not pipe.eof:
-            poller.poll()
+        ended = select.POLLHUP | select.POLLERR | select.POLLNVAL
+        while True:
+            events = poller.poll()
             with self._output_lock:
-                self._add_output(pipe.read_lines())
-        pipe.file.close()
+                if not self._drain(pipe) and any(event & ended for _, event in events):
+                    break  # nothing left, and no writer: the end
+        with self._output_lock:
+            self._add_output([pipe.partial] if pipe.partial else [])
+            pipe.partial = b""
+        proc.stdout.close()
+
+    def _drain(self, pipe: "_Pipe") -> int:
+        """Moves what is in the pipe now into lines, with the output lock held: never blocks, since
+        it reads no more than the pipe holds and only holders of the lock read. Returns the bytes."""
+        available = array.array("i", [0])
+        try:
+            fcntl.ioctl(pipe.fd, termios.FIONREAD, available, True)
+        except OSError:
+            return 0
+        if not available[0]:
+            return 0
+        chunk = os.read(pipe.fd, available[0])
+        *lines, pipe.partial = (pipe.partial + chunk).split(b"\n")
+        self._add_output(lines)
+        return len(chunk)
 
     def _add_output(self, lines: list[bytes]) -> None:  # with the output lock held
         for line in lines:
@@ -406,12 +424,16 @@ class HostRuntimeExecutor(RuntimeExecutor):
             pass
 
     def _wait_for_output(self) -> None:
-        # The runtime prints, then posts its response (or asks for its first event): what it
-        # printed is in the pipe by then, or already in lines. Under load the pump thread can lag
-        # behind, so take what is in the pipe now.
+        # The runtime prints, then posts its response (or asks for its first event): by then what
+        # it printed is in the pipe or already in lines. Take what is in the pipe now, without
+        # waiting for the pump thread, which can lag far behind on a loaded machine.
+        proc = self._proc
+        if proc and proc.poll() is not None:  # exited: the pump gets everything up to the end
+            self._pump.join(1.0)
+            return
         with self._output_lock:
-            if self._pipe:
-                self._add_output(self._pipe.read_lines())
+            if self._pipe and not proc.stdout.closed:
+                self._drain(self._pipe)
 
     def _take_output(self) -> list[str]:
         with self._output_lock:
@@ -420,33 +442,11 @@ class HostRuntimeExecutor(RuntimeExecutor):
 
 
 class _Pipe:
-    """A process's stdout+stderr, read without blocking, in lines."""
+    """One process's stdout+stderr: its descriptor, and what came after its last newline."""
 
-    MAX_READ = 1 << 20  # at a time: a process that never stops printing must not hold a reader
-
-    def __init__(self, proc: subprocess.Popen):
-        self.file = proc.stdout
-        self.fd = proc.stdout.fileno()
-        os.set_blocking(self.fd, False)
+    def __init__(self, fd: int):
+        self.fd = fd
         self.partial = b""
-        self.eof = False
-
-    def read_lines(self) -> list[bytes]:
-        """The complete lines written since the last call (and at EOF, an unterminated last one)."""
-        lines, read = [], 0
-        while not self.eof and read < self.MAX_READ:
-            try:
-                chunk = os.read(self.fd, 65536)
-            except BlockingIOError:
-                break
-            read += len(chunk)
-            if not chunk:
-                self.eof = True
-                lines += [self.partial] if self.partial else []
-                break
-            *complete, self.partial = (self.partial + chunk).split(b"\n")
-            lines += complete
-        return lines
 
 
 @atexit.register
