@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Least privilege, checked: fails on any IAM statement of the template that allows every action
-(`*`, `service:*`) or every resource (`*`) where a narrower one exists.
+(`*`, `service:*`) or every resource (`*`) where a narrower one exists; on a grant of
+`events:PutEvents` that does not name the one `events:source` its principal may publish as (so
+that no service can speak for another); and on a queue or topic policy that lets an AWS service
+send without naming the sending resource (`aws:SourceArn`, against the confused deputy).
 
 Looks at every policy document the template holds: roles' inline policies, managed policies,
 SAM functions' and state machines' `Policies`, and resource policies (queues, topics, buckets,
@@ -10,6 +13,7 @@ log groups). Only actions that AWS lets no resource be named for may have `*` as
   check_iam.py infra/template.yaml
 """
 
+import fnmatch
 import json
 import sys
 
@@ -55,9 +59,38 @@ def statements(document):
     return as_list((document or {}).get("Statement", []))
 
 
+def condition_values(statement, operators, key):
+    """The values a statement's condition gives KEY under any of OPERATORS (keys are case-blind)."""
+    values = []
+    for operator, tests in (statement.get("Condition") or {}).items():
+        if operator in operators:
+            for name, value in (tests or {}).items():
+                if name.lower() == key.lower():
+                    values += as_list(value)
+    return values
+
+
+def grants_put_events(actions):
+    """Named or matched by a pattern; `*` and `events:*` are reported as every action already."""
+    return any(
+        fnmatch.fnmatchcase("events:putevents", a.lower()) and a != "*" and not a.endswith(":*")
+        for a in actions
+    )
+
+
+def service_principal(statement):
+    principal = statement.get("Principal")
+    return isinstance(principal, dict) and "Service" in principal
+
+
+SENDER_POLICIES = ("AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy")
+
+
 def problems(template):
     found = []
+    declared = template.get("Resources") or {}
     for where, document in policy_documents(template):
+        sender_policy = (declared.get(where) or {}).get("Type") in SENDER_POLICIES
         for index, statement in enumerate(statements(document)):
             if statement.get("Effect") != "Allow":
                 continue
@@ -73,6 +106,13 @@ def problems(template):
             if "*" in resources and not set(actions) <= ACTIONS_WITHOUT_RESOURCES:
                 broad = sorted(set(actions) - ACTIONS_WITHOUT_RESOURCES)
                 found.append(f"{label}: resource * for {', '.join(broad)}, which can name their resources")
+            if grants_put_events(actions):
+                sources = condition_values(statement, ("StringEquals",), "events:source")
+                if len(sources) != 1:
+                    found.append(f"{label}: events:PutEvents must name exactly one events:source (StringEquals), not {sources}")
+            if sender_policy and service_principal(statement):
+                if not condition_values(statement, ("ArnEquals", "ArnLike"), "aws:SourceArn"):
+                    found.append(f"{label}: a service may send here without an aws:SourceArn naming the sender")
     return found
 
 
@@ -88,7 +128,7 @@ def main():
         print(f"[iam] {problem}")
     if found:
         sys.exit(f"[iam] {len(found)} statements allow more than they need")
-    print(f"[iam] {documents} policy documents checked: every action and resource is named")
+    print(f"[iam] {documents} policy documents checked: every action and resource is named, every publisher has its one source and every queue its sender")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,41 @@ class CheckIam(unittest.TestCase):
         }
         self.assertEqual(len(problems(template)), 1)
 
+    def test_put_events_without_a_source_fails(self):
+        bus = {"Fn::GetAtt": ["Bus", "Arn"]}
+        self.assertEqual(len(problems(role(allow("events:PutEvents", bus)))), 1)
+
+    def test_put_events_for_one_source_passes(self):
+        statement = allow("events:PutEvents", {"Fn::GetAtt": ["Bus", "Arn"]})
+        statement["Condition"] = {"StringEquals": {"events:source": "order-service"}}
+        self.assertEqual(problems(role(statement)), [])
+
+    def test_put_events_for_several_sources_or_a_pattern_fails(self):
+        statement = allow("events:PutEvents", {"Fn::GetAtt": ["Bus", "Arn"]})
+        statement["Condition"] = {"StringEquals": {"events:source": ["order-service", "payment-service"]}}
+        self.assertEqual(len(problems(role(statement))), 1)
+        statement["Condition"] = {"StringLike": {"events:source": "*"}}
+        self.assertEqual(len(problems(role(statement))), 1)
+
+    def test_a_queue_policy_for_a_service_must_name_the_sender(self):
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": ["Queue", "Arn"]},
+        }
+        template = {
+            "Resources": {
+                "QueuePolicy": {
+                    "Type": "AWS::SQS::QueuePolicy",
+                    "Properties": {"PolicyDocument": {"Statement": [statement]}},
+                }
+            }
+        }
+        self.assertEqual(len(problems(template)), 1)
+        statement["Condition"] = {"ArnEquals": {"aws:SourceArn": "arn:aws:events:us-east-1:1:rule/bus/rule"}}
+        self.assertEqual(problems(template), [])
+
 
 if __name__ == "__main__":
     unittest.main()
