@@ -9,9 +9,11 @@
 #                              whole flow at 4/s (what the local stack sustains here) and at 20/s
 #                              (the target) for 60 s each, with the CPU time of every process and
 #                              a profile of LocalStack. Rewrites the measured part of BENCHMARKS.md.
-#   scripts/bench.sh --quick   every benchmark briefly, with the debug build the local stack runs,
-#                              so that they cannot rot (scripts/test.sh runs this). Figures from it
-#                              mean nothing; nothing is compared with a target in either mode.
+#   scripts/bench.sh --quick   every benchmark briefly, with the debug build the local stack runs
+#                              (the criterion benches too: built optimised, they took 13 of CI's
+#                              minutes), so that they cannot rot (scripts/test.sh runs this).
+#                              Figures from it mean nothing; nothing is compared with a target in
+#                              either mode.
 # Either mode fails, after writing its report, if an order of a load run was lost, stuck, refused,
 # cancelled or ended twice (load-generator's promises).
 set -euo pipefail
@@ -50,13 +52,13 @@ fi
 
 if [[ $quick == 1 ]]; then
     mode="quick (debug build, a few iterations: checks that the benchmarks run, figures not meaningful)"
-    criterion_args=(--quick --noplot)
+    bench_profile=dev criterion_args=(--quick --noplot)
     cold_starts=3 invocations=20
     # name rate duration deadline: the rate the local stack sustains, then the rate asked for
     sustained=(sustained 4 5 120) target=(target 8 5 120)
 else
     mode="full"
-    criterion_args=(--noplot)
+    bench_profile=bench criterion_args=(--noplot)
     cold_starts=20 invocations=1000
     sustained=(sustained 4 60 180) target=(target 20 60 600)
 fi
@@ -86,7 +88,8 @@ flow() {
 }
 
 log "== CPU work per event: criterion benches of the domain and the outbox"
-run cargo bench --locked -p domain -p outbox-processor --bench domain --bench relay -- "${criterion_args[@]}"
+run cargo bench --locked --profile "$bench_profile" -p domain -p outbox-processor --bench domain --bench relay \
+    -- "${criterion_args[@]}"
 run "$TOOLS_VENV/bin/python" scripts/lib/criterion_table.py target/criterion --markdown "$out/criterion.md"
 
 if [[ $quick == 1 ]]; then
