@@ -6,6 +6,12 @@
 # request that is accepted. Also checks that the API serves the same document (GET /openapi.yaml).
 # Runs against $API, or the local stack's (.local/stack.env).
 #
+# Every request carries a valid token of the customer api-conformance (scripts/token.sh: from the
+# local issuer on the local stack, valid 4 hours; with `token.sh --aws` from the Cognito user pool
+# of the stack behind $API, found from its URL as scripts/e2e.sh finds it, which needs the AWS
+# credentials e2e.sh does); ignored_auth checks, once per operation that declares its security,
+# that the same request without the token, or with a made-up one, is refused.
+#
 #   scripts/api-conformance.sh [--examples N] [--seed S]
 #     --examples N  test cases per operation and phase (default 60; scripts/test.sh --long: 1000)
 #     --seed S      the random seed (default 20261130): the same seed tries the same requests
@@ -30,6 +36,24 @@ if [[ -z "${API:-}" ]]; then
 fi
 API="${API%/}"
 ensure_tools
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# The stack behind the API (scripts/lib/deployed.py): on AWS, its Cognito user pool signs the
+# customer in; on LocalStack (it names the endpoint), the local issuer signs the token.
+"$TOOLS_VENV/bin/python" "$REPO/scripts/lib/deployed.py" outputs --api "$API" >"$tmp/stack" \
+    || die "cannot read the stack behind $API (see above)"
+output() { sed -n "s/^$1=//p" "$tmp/stack"; }
+customer=api-conformance
+if [[ -n "$(output AWS_ENDPOINT_URL)" ]]; then
+    log "a token for the customer $customer from the local issuer (scripts/token.sh)"
+    # Long enough for a --long run (1,000 cases per operation and phase).
+    token="$("$REPO/scripts/token.sh" --lifetime 14400 "$customer")" || die "scripts/token.sh failed (see above)"
+else
+    log "a token for the customer $customer from the stack's Cognito user pool (scripts/token.sh --aws)"
+    token="$("$REPO/scripts/token.sh" --aws --stack-name "$(output STACK_NAME)" --region "$(output AWS_REGION)" "$customer")" \
+        || die "scripts/token.sh --aws failed (see above)"
+fi
 document="$REPO/infra/openapi.yaml"
 out="$REPO/target/api-conformance"
 rm -rf "$out" && mkdir -p "$out"
@@ -45,10 +69,13 @@ cmp -s "$out/served.yaml" "$document" || die "GET /openapi.yaml differs from inf
 # Not unsupported_method: API Gateway itself answers the methods it never routes (TRACE gets a
 # 403 before any function runs); the API's own 405s for the others are checked by the e2e suites.
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance
-checks+=,response_schema_conformance,negative_data_rejection,missing_required_header
+checks+=,response_schema_conformance,negative_data_rejection,missing_required_header,ignored_auth
 log "schemathesis: seed $seed, at most $examples cases per operation and phase, against $API"
-# One worker: the local stack is one Python process on two cores; more only queue there.
-run schemathesis run "$document" --url "$API" \
+# One worker: the local stack is one Python process on two cores; more only queue there. The
+# command is printed without the token, and schemathesis masks the Authorization header in the
+# failures it reports (its output sanitization, on by default).
+log "\$ schemathesis run ${document#"$REPO"/} --url $API -H 'Authorization: Bearer <token>' --seed $seed ..."
+schemathesis run "$document" --url "$API" -H "Authorization: Bearer $token" \
     --seed "$seed" --max-examples "$examples" --workers 1 \
     --phases examples,coverage,fuzzing --checks "$checks" \
     --request-timeout 30 --suppress-health-check too_slow \

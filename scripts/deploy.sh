@@ -18,12 +18,32 @@
 #                            where functions run as host processes)
 #   --debug                  a debug build (fast to build; for the local stack)
 #   --skip-build             deploy what target/lambda holds
+#   --order-api-max-concurrency N
+#                            cap the order function's concurrency (reserved; default 0, none)
+#   --parameter KEY=VALUE    any other template parameter (ApiThrottleRate=20, LogRetentionDays=30...)
+#
+# Who may call the API. On AWS the stack makes a Cognito user pool (scripts/token.sh --aws signs
+# its users in) unless it is given an OpenID Connect issuer; a redeploy keeps what the stack has
+# unless told otherwise (--oidc-issuer '' goes back to the stack's user pool). The local stack
+# always trusts the local issuer scripts/local-up.sh makes (.local/issuer/issuer.json).
+#   --oidc-issuer URL        accept ID tokens of this issuer (exactly their `iss`), not Cognito's
+#   --oidc-audience ID       with --oidc-issuer: the client id its tokens must be for (required)
+#   --oidc-jwks-url URL      with --oidc-issuer: its keys, if not at <issuer>/.well-known/jwks.json
+#                            (claims and the operators' group: --parameter CustomerIdClaim=...,
+#                            GroupsClaim=..., OperatorGroup=...)
+#   --api-gateway-account-role auto|create|existing
+#                            AWS: access logs need the account's API Gateway settings to name a
+#                            role (per region, for every API there). auto (the default) reads them:
+#                            one is named and exists, the stack relies on it; none, it makes one
+#                            and names it (kept when the stack is deleted). It says what it chose.
 set -euo pipefail
 LOG_TAG=deploy
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 local_stack=0 stack_name="$LOCAL_STACK_NAME" region="" email="" fraud_threshold=500 outage_customer=unset
 arch="" profile=(--release) build=1
+oidc_issuer=unset oidc_audience=unset oidc_jwks_url=unset order_api_max_concurrency=0 account_role=auto
+extra=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --local) local_stack=1 ;;
@@ -37,6 +57,24 @@ while [[ $# -gt 0 ]]; do
             shift
             ;;
         --arch) arch="${2:?--arch needs arm64 or x86_64}"; shift ;;
+        --oidc-issuer | --oidc-audience | --oidc-jwks-url)
+            [[ $# -ge 2 ]] || die "$1 needs a value (or '' for none)"
+            case "$1" in
+                --oidc-issuer) oidc_issuer="$2" ;;
+                --oidc-audience) oidc_audience="$2" ;;
+                --oidc-jwks-url) oidc_jwks_url="$2" ;;
+            esac
+            shift
+            ;;
+        --order-api-max-concurrency)
+            order_api_max_concurrency="${2:?--order-api-max-concurrency needs a number (0: none)}"
+            shift
+            ;;
+        --api-gateway-account-role)
+            account_role="${2:?--api-gateway-account-role needs auto, create or existing}"
+            shift
+            ;;
+        --parameter) extra+=(--parameter "${2:?--parameter needs KEY=VALUE}"); shift ;;
         --debug) profile=() ;;
         --skip-build) build=0 ;;
         -h | --help) usage; exit 0 ;;
@@ -45,6 +83,10 @@ while [[ $# -gt 0 ]]; do
     shift
 done
 [[ "$fraud_threshold" =~ ^[0-9]+(\.[0-9]{1,2})?$ ]] || die "--fraud-threshold must be an amount, not $fraud_threshold"
+[[ "$order_api_max_concurrency" =~ ^[0-9]+$ ]] \
+    || die "--order-api-max-concurrency must be a number (0: none), not $order_api_max_concurrency"
+[[ "$account_role" =~ ^(auto|create|existing)$ ]] \
+    || die "--api-gateway-account-role must be auto, create or existing, not $account_role"
 
 target=() parameters=()
 if [[ $local_stack == 1 ]]; then
@@ -56,19 +98,60 @@ if [[ $local_stack == 1 ]]; then
     export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
     unset AWS_SESSION_TOKEN AWS_PROFILE
     [[ "$outage_customer" != unset ]] || outage_customer="$LOCAL_SIMULATED_OUTAGE_CUSTOMER"
+    [[ "$oidc_issuer$oidc_audience$oidc_jwks_url" == unsetunsetunset ]] \
+        || die "the local stack trusts the local issuer only (${LOCAL_ISSUER#"$REPO"/}/issuer.json); --oidc-* are for AWS"
+    # The local issuer (scripts/local-up.sh makes it, before it deploys): LocalStack has no Cognito,
+    # so the stack takes the external-issuer path, its tokens checked by the order function.
+    issuer_file="$LOCAL_ISSUER/issuer.json"
+    [[ -f "$issuer_file" ]] \
+        || die "$issuer_file is missing: the local stack's token issuer is made by scripts/local-up.sh (which then deploys); run it"
+    read -r oidc_issuer oidc_audience < <(python3 -c '
+import json, sys
+try:
+    issuer = json.load(open(sys.argv[1]))
+    print(issuer["issuer"], issuer["audience"])
+except (ValueError, KeyError, TypeError):
+    sys.exit(1)' "$issuer_file") \
+        || die "$issuer_file does not name an issuer and an audience (delete ${LOCAL_ISSUER#"$REPO"/} and run scripts/local-up.sh)"
     parameters+=(
         --parameter "SnapshotEvery=$SNAPSHOT_EVERY"
         --parameter "PaymentMaxConcurrency=$LOCAL_PAYMENT_MAX_CONCURRENCY"
         --parameter "StreamConsumerConcurrency=$LOCAL_STREAM_CONSUMER_CONCURRENCY"
+        --parameter "OrderApiMaxConcurrency=$order_api_max_concurrency"
         # The same values again: LocalStack's CloudFormation does not apply reserved concurrency.
         --reserve "PaymentFunction=$LOCAL_PAYMENT_MAX_CONCURRENCY"
         --reserve "OutboxProcessorFunction=$LOCAL_STREAM_CONSUMER_CONCURRENCY"
         --reserve "ProjectionFunction=$LOCAL_STREAM_CONSUMER_CONCURRENCY"
+        --reserve "CreateOrderFunction=$order_api_max_concurrency"
+        --parameter "OidcIssuer=$oidc_issuer"
+        --parameter "OidcAudience=$oidc_audience"
+        # LocalStack needs no account-level role to take the stage's access log settings.
+        --parameter "ApiGatewayAccountRole=existing"
     )
 else
     region="${region:-${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}}"
     arch="${arch:-arm64}"
     env_file="$LOCAL/aws-$stack_name-$region.env"
+    parameters+=(--parameter "OrderApiMaxConcurrency=$order_api_max_concurrency" --api-logging-role "$account_role")
+    if [[ "$oidc_issuer" == unset ]]; then
+        [[ "$oidc_audience$oidc_jwks_url" == unsetunset ]] || die "--oidc-audience and --oidc-jwks-url go with --oidc-issuer"
+    else
+        # The template refuses the stack too (a rule), but only after the build.
+        [[ -z "$oidc_issuer" || ( "$oidc_audience" != unset && -n "$oidc_audience" ) ]] \
+            || die "--oidc-issuer needs --oidc-audience (the client id its tokens are issued for)"
+        [[ -n "$oidc_issuer" && "$oidc_jwks_url" != unset ]] || oidc_jwks_url=""
+        [[ -n "$oidc_issuer" ]] || oidc_audience=""
+        parameters+=(
+            --parameter "OidcIssuer=$oidc_issuer"
+            --parameter "OidcAudience=$oidc_audience"
+            --parameter "OidcJwksUrl=$oidc_jwks_url"
+        )
+    fi
+    # Sign-in settings not given stay as the stack has them, rather than go back to the defaults
+    # (which would switch a stack that trusts another issuer to its own user pool).
+    for key in OidcIssuer OidcAudience OidcJwksUrl CustomerIdClaim GroupsClaim OperatorGroup; do
+        parameters+=(--keep-previous "$key")
+    done
 fi
 [[ "$outage_customer" != unset ]] || outage_customer=""
 parameters+=(
@@ -76,6 +159,7 @@ parameters+=(
     --parameter "FraudThreshold=$fraud_threshold"
     --parameter "NotificationEmail=$email"
     --parameter "SimulatedOutageCustomer=$outage_customer"
+    "${extra[@]}"
 )
 
 ensure_tools
@@ -101,12 +185,20 @@ stack deploy \
     --env-file "$env_file"
 
 api="$(sed -n 's/^API=//p' "$env_file")"
+if [[ $local_stack == 1 ]]; then
+    token_command='$(scripts/token.sh alice)          # signed by the local issuer'
+elif grep -q '^USER_POOL_ID=' "$env_file"; then
+    token_command="\$(scripts/token.sh --aws --stack-name $stack_name --region $region alice)   # a user of the stack's pool"
+else
+    token_command="<an ID token of $(sed -n 's/^OIDC_ISSUER=//p' "$env_file")>"
+fi
 log "deployed $stack_name to $([[ $local_stack == 1 ]] && echo "the local stack" || echo "AWS, $region"). Try:"
 cat <<EOT
     export API=$api
-    curl -X POST "\$API/orders" -d '{"id":101,"amount":100}'
-    curl "\$API/orders/101"
-    curl -X POST "\$API/orders" -d '{"id":102,"amount":600}'
+    TOKEN=$token_command
+    curl -X POST "\$API/orders" -H "Authorization: Bearer \$TOKEN" -d '{"id":101,"amount":100}'
+    curl -H "Authorization: Bearer \$TOKEN" "\$API/orders/101"
+    curl -X POST "\$API/orders" -H "Authorization: Bearer \$TOKEN" -d '{"id":102,"amount":600}'
     API=\$API scripts/e2e.sh        # the curl checks of the whole flow
 EOT
 if [[ $local_stack == 0 ]]; then

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Brings the whole system up on this machine, without Docker, and shows it working:
 # installs what is missing (LocalStack in host mode, DynamoDB Local, cargo-lambda, zig), builds
-# every function for this machine, starts LocalStack if it is not running, deploys
-# infra/template.yaml to it, and writes .local/stack.env (API=<base url> and the stack's outputs).
-# Running it again redeploys the current code.
+# every function for this machine, starts LocalStack if it is not running, makes the local token
+# issuer (its signing key in .local/issuer/, its public keys on the local stack's S3), deploys
+# infra/template.yaml to it, writes .local/stack.env (API=<base url> and the stack's outputs), and
+# places an order with a token of scripts/token.sh. Running it again redeploys the current code
+# (and keeps the issuer's key, so tokens made before stay valid).
 #
 #   scripts/local-up.sh [--release] [--external] [--lambda-concurrency N]
 #     --release   build the functions with the release profile
@@ -42,11 +44,11 @@ start=$SECONDS
 step() { log "== $* ($((SECONDS - start)) s)"; }
 
 if [[ $external == 1 ]]; then
-    step "1/4 using the LocalStack already running at $LOCAL_ENDPOINT"
+    step "1/5 using the LocalStack already running at $LOCAL_ENDPOINT"
     curl -sf "$LOCAL_ENDPOINT/_localstack/health" >/dev/null \
         || die "no LocalStack answers at $LOCAL_ENDPOINT/_localstack/health"
 else
-    step "1/4 installing LocalStack (host mode) and its pieces"
+    step "1/5 installing LocalStack (host mode) and its pieces"
     "$REPO/scripts/localstack/install.sh"
 fi
 
@@ -60,35 +62,48 @@ if [[ -n "$lambda_concurrency" ]]; then
 fi
 
 if [[ $external == 0 ]]; then
-    step "2/4 starting LocalStack"
+    step "2/5 starting LocalStack"
     "$REPO/scripts/localstack/start.sh"
 fi
 
-step "3/4 building the functions for $(host_architecture) and deploying the stack $LOCAL_STACK_NAME"
+# The issuer of the local stack's tokens, which the order function trusts (deploy.sh --local reads
+# its issuer.json): it must be there before the stack is deployed.
+step "3/5 the local token issuer: its keys in ${LOCAL_ISSUER#"$REPO"/}, the public ones on the local stack's S3"
+ensure_tools
+run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/tokens.py" issuer --dir "$LOCAL_ISSUER" --endpoint-url "$LOCAL_ENDPOINT"
+
+step "4/5 building the functions for $(host_architecture) and deploying the stack $LOCAL_STACK_NAME"
 "$REPO/scripts/deploy.sh" --local "${build_flags[@]}"
 
-step "4/4 placing an order and following it to the end"
+step "5/5 placing an order as the customer alice and following it to the end"
 # shellcheck source=/dev/null
 source "$STACK_ENV"
+log "\$ TOKEN=\$(scripts/token.sh alice)"
+TOKEN="$("$REPO/scripts/token.sh" alice)"
 # A new order each time (a number, as the original demo's ids are: microseconds since 1970), so
 # that what follows shows this deployment working, not an order an earlier one finished.
 id=$(($(date +%s%N) / 1000))
-run curl -sS -i -X POST "$API/orders" -d "{\"id\":$id,\"amount\":100}"
+# The token is long: the commands are printed with $TOKEN, as one types them.
+log "\$ curl -sS -i -X POST \"\$API/orders\" -H \"Authorization: Bearer \$TOKEN\" -d '{\"id\":$id,\"amount\":100}'"
+curl -sS -i --fail-with-body -X POST "$API/orders" -H "Authorization: Bearer $TOKEN" -d "{\"id\":$id,\"amount\":100}" \
+    || die "the order was not accepted (the answer is above)"
 echo
 log "waiting for the payment to go through (GET /orders/$id until it is no longer CREATED)"
 deadline=$((SECONDS + 90))
-until curl -sS "$API/orders/$id" | grep -q '"status":"\(COMPLETED\|CANCELLED\)"'; do
+until curl -sS -H "Authorization: Bearer $TOKEN" "$API/orders/$id" | grep -q '"status":"\(COMPLETED\|CANCELLED\)"'; do
     ((SECONDS < deadline)) || die "order $id is still not paid after 90 s: see .local/logs/lambda/"
     sleep 0.25
 done
-run curl -sS -i "$API/orders/$id"
+log "\$ curl -sS -i -H \"Authorization: Bearer \$TOKEN\" \"\$API/orders/$id\""
+curl -sS -i -H "Authorization: Bearer $TOKEN" "$API/orders/$id"
 echo
 
 log "the local stack is up in $((SECONDS - start)) s. Try:"
 cat <<EOT
     source .local/stack.env
-    curl -X POST "\$API/orders" -d '{"id":102,"amount":600}'
-    curl "\$API/orders/102"
+    TOKEN=\$(scripts/token.sh alice)   # a token for the customer alice (--help: options)
+    curl -X POST "\$API/orders" -H "Authorization: Bearer \$TOKEN" -d '{"id":102,"amount":600}'
+    curl -H "Authorization: Bearer \$TOKEN" "\$API/orders/102"
     scripts/e2e.sh          # the curl checks of the whole flow
     scripts/local-down.sh   # stop it
 EOT

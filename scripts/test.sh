@@ -38,13 +38,16 @@ phase() { # phase NAME COMMAND...: runs a phase and records how long it took
     "$@"
     timings+=("$(printf '%-28s %5d s' "$name" $((SECONDS - t0)))")
 }
-# cfn-lint, and least-privilege IAM (with the check's own tests, so it is known to catch); and the
-# tests of how e2e.sh finds a stack from its API's URL (deployed.py).
+# cfn-lint, least-privilege IAM, and the API's rules that LocalStack does not enforce (the Cognito
+# authorizer, throttling, access logs, the 401's WWW-Authenticate, redeploys), each check with its
+# own tests, so that it is known to catch; and the tests of how e2e.sh finds a stack from its
+# API's URL (deployed.py) and of how deploy.sh chooses the account's API logging role (stack.py).
 check_template() {
     ensure_tools
     run cfn-lint "$REPO/infra/template.yaml"
-    (cd "$REPO/scripts/lib" && run "$TOOLS_VENV/bin/python" -m unittest -q test_check_iam test_deployed)
+    (cd "$REPO/scripts/lib" && run "$TOOLS_VENV/bin/python" -m unittest -q test_check_iam test_check_api test_stack test_deployed test_tokens)
     run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_iam.py" "$REPO/infra/template.yaml"
+    run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_api.py" "$REPO/infra/template.yaml"
 }
 
 # The functions as they would go to AWS: release, arm64, and really built for arm64.
@@ -75,7 +78,8 @@ curl_checks_given_only_the_api() {
     tar -C "$REPO" --exclude=./.local --exclude=./target --exclude=./.git -cf - . | tar -C "$copy" -xf -
     [[ ! -e "$copy/.local" ]] || die "the copy has a .local/"
     log "a copy of the tree without .local/: $copy"
-    (cd "$copy" && run env API="$api" EDA_TOOLS_VENV="$TOOLS_VENV" bash scripts/e2e.sh) || {
+    # The local issuer's key, as the operator of a deployment has their Cognito credentials.
+    (cd "$copy" && run env API="$api" EDA_TOOLS_VENV="$TOOLS_VENV" EDA_LOCAL_ISSUER="$LOCAL_ISSUER" bash scripts/e2e.sh) || {
         rm -rf "$copy"
         return 1
     }
@@ -83,23 +87,26 @@ curl_checks_given_only_the_api() {
 }
 
 run_admin_commands() {
-    local admin=(cargo run --quiet --locked -p admin --) api id listed deadline
+    local admin=(cargo run --quiet --locked -p admin --) api id key token listed deadline
     # An order of this run's own, ended, so that the replay's dry run has two events to list: a
     # dry run that lists nothing would pass just as well.
     api="$(sed -n 's/^API=//p' "$STACK_ENV")"
-    id="ops-$(date +%s%N)"
-    run curl -sS -X POST "$api/orders" -d "{\"id\":\"$id\",\"amount\":3}"
+    id="ops-$(date +%s%N)" key="ops.$id"
+    token="$("$REPO/scripts/token.sh" ops)"
+    # The token stays out of the log.
+    log "\$ curl -sS -X POST $api/orders -H 'Authorization: Bearer \$TOKEN' -d '{\"id\":\"$id\",\"amount\":3}'"
+    curl -sS -X POST "$api/orders" -H "Authorization: Bearer $token" -d "{\"id\":\"$id\",\"amount\":3}"
     echo
     deadline=$((SECONDS + 90))
-    until curl -sS "$api/orders/$id" | grep -q '"status":"COMPLETED"'; do
-        ((SECONDS < deadline)) || die "order $id is not COMPLETED after 90 s"
+    until curl -sS -H "Authorization: Bearer $token" "$api/orders/$id" | grep -q '"status":"COMPLETED"'; do
+        ((SECONDS < deadline)) || die "order $key is not COMPLETED after 90 s"
         sleep 0.25
     done
     run "${admin[@]}" publish-pending --older-than 0 --dry-run
-    listed="$(run "${admin[@]}" replay --order "$id" --dry-run)"
+    listed="$(run "${admin[@]}" replay --order "$key" --dry-run)"
     printf '%s\n' "$listed"
-    [[ "$(grep -c "would replay .* order $id event [12] Order" <<<"$listed")" == 2 ]] \
-        || die "replay --order $id --dry-run did not list its 2 events"
+    [[ "$(grep -c "would replay .* order $key event [12] Order" <<<"$listed")" == 2 ]] \
+        || die "replay --order $key --dry-run did not list its 2 events"
     run "${admin[@]}" rebuild-views --in-place
 }
 report() {

@@ -3,7 +3,9 @@
 (`*`, `service:*`) or every resource (`*`) where a narrower one exists; on a grant of
 `events:PutEvents` that does not name the one `events:source` its principal may publish as (so
 that no service can speak for another); and on a queue or topic policy that lets an AWS service
-send without naming the sending resource (`aws:SourceArn`, against the confused deputy).
+send without naming the sending resource (`aws:SourceArn`, against the confused deputy), or a
+Lambda permission that lets a service invoke a function without naming the source (`SourceArn`:
+without it, that service acting for anyone, an API of another account say, may invoke it).
 
 Looks at every policy document the template holds: roles' inline policies, managed policies,
 SAM functions' and state machines' `Policies`, and resource policies (queues, topics, buckets,
@@ -113,6 +115,13 @@ def problems(template):
             if sender_policy and service_principal(statement):
                 if not condition_values(statement, ("ArnEquals", "ArnLike"), "aws:SourceArn"):
                     found.append(f"{label}: a service may send here without an aws:SourceArn naming the sender")
+    for name, resource in declared.items():
+        permission = resource.get("Properties") or {}
+        if resource.get("Type") == "AWS::Lambda::Permission" and str(permission.get("Principal", "")).endswith(
+            ".amazonaws.com"
+        ):
+            if not permission.get("SourceArn"):
+                found.append(f"{name}: {permission.get('Principal')} may invoke the function without a SourceArn naming the source")
     return found
 
 
@@ -128,7 +137,7 @@ def main():
         print(f"[iam] {problem}")
     if found:
         sys.exit(f"[iam] {len(found)} statements allow more than they need")
-    print(f"[iam] {documents} policy documents checked: every action and resource is named, every publisher has its one source and every queue its sender")
+    print(f"[iam] {documents} policy documents checked: every action and resource is named, every publisher has its one source, every queue its sender and every function permission its source")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,12 @@ SNAPSHOT_EVERY=2
 # Files the template reads from the artifact bucket beside the function zips.
 ASSETS=(payment.asl.json="$REPO/infra/statemachines/payment.asl.json")
 
+# The local stack's token issuer: its signing key, jwks.json and issuer.json, made by local-up.sh
+# (scripts/lib/tokens.py issuer, which publishes jwks.json on the local stack's S3); token.sh
+# signs with the key; deploy.sh --local gives the stack its issuer and audience. EDA_LOCAL_ISSUER
+# names another clone's (scripts/test.sh's copy of the tree without .local/ uses the real one's).
+LOCAL_ISSUER="${EDA_LOCAL_ISSUER:-$LOCAL/issuer}"
+
 # The project's tooling (cargo-lambda, zig, boto3), pinned in scripts/lib/tools-requirements.txt;
 # EDA_TOOLS_VENV names another clone's, to share it instead of installing a second one.
 TOOLS_VENV="${EDA_TOOLS_VENV:-$LOCAL/tools}"

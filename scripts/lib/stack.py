@@ -4,14 +4,18 @@
   stack.py whoami  --region R [--endpoint-url URL]
       checks that credentials are there and work, and prints the account (never the secrets)
   stack.py deploy  --stack-name S --region R --template T --artifacts DIR --functions a,b
-                   [--asset NAME=PATH] [--parameter KEY=VALUE] [--reserve FUNCTION=N]
+                   [--asset NAME=PATH] [--parameter KEY=VALUE] [--keep-previous KEY]
+                   [--reserve FUNCTION=N] [--api-logging-role auto|create|existing]
                    [--env-file F] [--endpoint-url URL]
       zips each function's `bootstrap` (built once by `cargo lambda build`) reproducibly, uploads
       the zips and assets to an artifact bucket under a content-hash prefix, creates or updates the
       stack with a change set, printing resource events as they happen, and prints the outputs,
       the API's URL first; with --env-file, writes them as shell variables (API=...); with
-      --reserve (LocalStack only), sets the reserved concurrency of the function with that
-      logical id, which LocalStack's CloudFormation leaves unset
+      --keep-previous, a parameter not given keeps the stack's current value (instead of going
+      back to the template's default); with --reserve (LocalStack only), sets the reserved
+      concurrency of the function with that logical id, which LocalStack's CloudFormation leaves
+      unset; with --api-logging-role, sets ApiGatewayAccountRole (auto: reads the account's API
+      Gateway settings and says what it chose)
   stack.py destroy --stack-name S --region R [--endpoint-url URL]
       deletes the stack and everything it created, and the artifact bucket (emptied first)
   stack.py concurrency --stack-name S --region R [--endpoint-url URL] [--markdown FILE]
@@ -219,6 +223,8 @@ def deploy(target, args):
 
     cfn, stack = target.cfn, args.stack_name
     status = stack_status(cfn, stack)
+    if args.api_logging_role:
+        parameters["ApiGatewayAccountRole"] = api_logging_role(target, stack, status, args.api_logging_role)
     if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"):
         log(f"stack {stack} is {status} from a failed first deploy: deleting it")
         printer = EventPrinter(cfn, stack)
@@ -226,6 +232,16 @@ def deploy(target, args):
         wait_for_stack(cfn, stack, printer, target.poll, args.timeout, None)
         status = None
     change_set_type = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
+    kept = []
+    if change_set_type == "UPDATE" and args.keep_previous:
+        current = {
+            p["ParameterKey"]: p.get("ParameterValue", "")
+            for p in cfn.describe_stacks(StackName=stack)["Stacks"][0].get("Parameters", [])
+        }
+        for key in args.keep_previous:
+            if key not in parameters and key in current:
+                kept.append({"ParameterKey": key, "UsePreviousValue": True})
+                log(f"keeping {key}={current[key]!r}, as deployed (give it to change it)")
     body = Path(args.template).read_text()
     template = {"TemplateBody": body}
     if len(body.encode()) > TEMPLATE_BODY_LIMIT:
@@ -240,7 +256,7 @@ def deploy(target, args):
         ChangeSetName=name,
         ChangeSetType=change_set_type,
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()] + kept,
         **template,
     )
     if wait_for_change_set(cfn, stack, name, target.poll) is None:
@@ -291,16 +307,68 @@ def destroy(target, args):
     if status is None:
         log(f"there is no stack {stack} in {target.describe()}")
     else:
+        try:
+            kept_role = cfn.describe_stack_resource(StackName=stack, LogicalResourceId="ApiGatewayLogsRole")[
+                "StackResourceDetail"
+            ]["PhysicalResourceId"]
+        except ClientError:
+            kept_role = None  # the stack relies on the account's own role, or is older than it
         log(f"deleting stack {stack} ({status}) and everything it created")
         printer = EventPrinter(cfn, stack)
         cfn.delete_stack(StackName=stack)
         wait_for_stack(cfn, stack, printer, target.poll, args.timeout, None)
         log(f"stack {stack} deleted")
+        if kept_role:
+            log(
+                f"kept: the IAM role {kept_role}, which the account's API Gateway settings in {target.region} "
+                "name for every API's logs there; delete it (aws iam delete-role-policy, delete-role) once no "
+                "API of the account logs in this region"
+            )
     bucket = target.artifact_bucket(stack)
     if bucket_exists(target.s3, bucket):
         removed = empty_bucket(target.s3, bucket)
         target.s3.delete_bucket(Bucket=bucket)
         log(f"artifact bucket {bucket} emptied ({removed} objects) and deleted")
+
+
+def api_logging_role(target, stack, status, requested):
+    """ApiGatewayAccountRole: whether the stack makes the role API Gateway logs through and names
+    it in the account's settings (per region, shared by every API there), or relies on the one
+    they name. Auto reads those settings, and says what it chose and why."""
+    if requested != "auto":
+        log(f"API Gateway logging role: {requested}, as asked (ApiGatewayAccountRole={requested})")
+        return requested
+    where = f"account {target.account}, {target.region}"
+    arn = target.client("apigateway").get_account().get("cloudwatchRoleArn")
+    if not arn:
+        log(
+            f"API Gateway logging role: the API Gateway settings of {where} name none, and access logs "
+            "need one: the stack creates a role and names it there, for every API of the account in this "
+            "region (the role is kept when the stack is deleted) (ApiGatewayAccountRole=create)"
+        )
+        return "create"
+    name = arn.rsplit("/", 1)[-1]
+    if status is not None:
+        try:
+            ours = target.cfn.describe_stack_resource(StackName=stack, LogicalResourceId="ApiGatewayLogsRole")
+            if ours["StackResourceDetail"]["PhysicalResourceId"] == name:
+                log(f"API Gateway logging role: {arn}, made by this stack, which keeps it (ApiGatewayAccountRole=create)")
+                return "create"
+        except ClientError:
+            pass  # the stack has no such resource
+    try:
+        target.client("iam").get_role(RoleName=name)
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code == "NoSuchEntity":
+            log(
+                f"API Gateway logging role: the settings of {where} name {arn}, which no longer exists: the "
+                "stack creates a role and names it there instead (ApiGatewayAccountRole=create)"
+            )
+            return "create"
+        log(f"API Gateway logging role: cannot check that {arn} exists ({code}); relying on it")
+    log(f"API Gateway logging role: {arn}, named in the settings of {where}; the stack relies on it (ApiGatewayAccountRole=existing)")
+    return "existing"
 
 
 def reserve_concurrency(target, stack, reservations):
@@ -395,7 +463,9 @@ def main():
             command.add_argument("--functions", required=True, help="comma-separated function names")
             command.add_argument("--asset", action="append", default=[], metavar="NAME=PATH")
             command.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE")
+            command.add_argument("--keep-previous", action="append", default=[], metavar="KEY")
             command.add_argument("--reserve", action="append", default=[], metavar="FUNCTION=N")
+            command.add_argument("--api-logging-role", choices=["auto", "create", "existing"])
             command.add_argument("--env-file", help="write the outputs here as shell variables")
         if name == "concurrency":
             command.add_argument("--markdown", help="also write the line here")

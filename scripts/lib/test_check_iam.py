@@ -96,6 +96,17 @@ class CheckIam(unittest.TestCase):
         statement["Condition"] = {"ArnEquals": {"aws:SourceArn": "arn:aws:events:us-east-1:1:rule/bus/rule"}}
         self.assertEqual(problems(template), [])
 
+    def test_a_lambda_permission_for_a_service_must_name_the_source(self):
+        permission = {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Fn::GetAtt": ["Function", "Arn"]},
+            "Principal": "apigateway.amazonaws.com",
+        }
+        template = {"Resources": {"Invoke": {"Type": "AWS::Lambda::Permission", "Properties": permission}}}
+        self.assertEqual(len(problems(template)), 1)
+        permission["SourceArn"] = {"Fn::Sub": "arn:aws:execute-api:us-east-1:1:${Api}/prod/*"}
+        self.assertEqual(problems(template), [])
+
 
 if __name__ == "__main__":
     unittest.main()

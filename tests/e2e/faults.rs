@@ -36,7 +36,8 @@ where
     outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
-/// POSTs `count` orders of 25 named `{run}-NNN`, all at once; every one must be accepted.
+/// POSTs `count` orders of 25 named `{run}-NNN`, all at once, as `e2e::DEFAULT_CUSTOMER`; every
+/// one must be accepted. Returns their keys (in the customer's scope, as `run_keys` begins them).
 async fn place_orders(world: &World, run: &str, count: usize) -> Vec<String> {
     let ids: Vec<String> = (0..count).map(|n| format!("{run}-{n:03}")).collect();
     let replies = join_all(ids.iter().map(|id| {
@@ -46,7 +47,12 @@ async fn place_orders(world: &World, run: &str, count: usize) -> Vec<String> {
     .await;
     let refused: Vec<_> = replies.iter().filter(|r| r.status != 202).collect();
     assert!(refused.is_empty(), "all {count} accepted: {refused:#?}");
-    ids
+    ids.iter().map(|id| world.key(id)).collect()
+}
+
+/// How the keys of the orders `place_orders` places for `run` begin.
+fn run_keys(world: &World, run: &str) -> String {
+    world.key(format!("{run}-"))
 }
 
 /// Waits until the outbox has marked each order's `OrderCreated` as published.
@@ -261,14 +267,29 @@ async fn admin_outbox(
     )
 }
 
-/// A probe for the ends (`OrderCompleted`, `OrderCancelled`) of the orders named `{run}-...`.
+/// A probe for the ends (`OrderCompleted`, `OrderCancelled`) of the orders `place_orders` placed
+/// for `run`.
 async fn ends_probe(world: &World, run: &str) -> e2e::BusProbe {
     world
         .bus_probe_matching(json!({
             "detail-type": ["OrderCompleted", "OrderCancelled"],
-            "detail": {"data": {"orderId": [{"prefix": format!("{run}-")}]}}
+            "detail": {"data": {"orderId": [{"prefix": run_keys(world, run)}]}}
         }))
         .await
+}
+
+/// Polls the order views table (not the API, which answers from the event store while a view
+/// is behind) until the order's view has `status`.
+async fn wait_for_view(world: &World, key: &str, status: &str, timeout: Duration) {
+    eventually(
+        &format!("the view of order {key} to be {status}"),
+        timeout,
+        || async {
+            let view = world.order_view(key).await?;
+            (view["status"] == status).then_some(())
+        },
+    )
+    .await;
 }
 
 /// The bus cannot be reached while orders come in (the outbox's EventBridge endpoint points at a
@@ -564,8 +585,10 @@ async fn fault_after_effect_loses_nothing(victim: Victim, kind: &str) {
         async {
             let ids = place_orders(&world, &run, 5).await;
             let ends = bus.collect(ids.len(), RECOVERY, QUIET).await;
+            // The views, which the projection keeps: the API would show a COMPLETED order
+            // from the event store even if the projection had lost a write.
             for id in &ids {
-                world.wait_for_status(id, "COMPLETED", RECOVERY).await;
+                wait_for_view(&world, id, "COMPLETED", RECOVERY).await;
             }
             (ids, ends)
         },
@@ -718,7 +741,8 @@ async fn poison_records_and_events_are_parked_without_blocking_the_rest() {
     }
     let poisoned_at = std::time::Instant::now();
 
-    let poison = format!("{run}-unreadable");
+    // In the scope of the customer whose order it is rewritten as below.
+    let poison = world.key(format!("{run}-unreadable"));
     world
         .dynamodb
         .put_item()
@@ -745,7 +769,8 @@ async fn poison_records_and_events_are_parked_without_blocking_the_rest() {
             let malformed = format!("{run}-malformed");
             let garbage = json!({"orderId": malformed, "amount": "a lot"});
             put_payment_succeeded(&world, &malformed, 1, Some(garbage)).await;
-            let early = format!("{run}-early");
+            let early_id = format!("{run}-early");
+            let early = world.key(&early_id);
             put_payment_succeeded(&world, &early, 1, None).await;
 
             // Behind the poison: an order placed right after it goes through, undelayed but for the
@@ -809,7 +834,7 @@ async fn poison_records_and_events_are_parked_without_blocking_the_rest() {
                 }))
                 .await;
             let reply = world
-                .post("/orders", &json!({"id": early, "amount": 25}).to_string())
+                .post("/orders", &json!({"id": early_id, "amount": 25}).to_string())
                 .await;
             assert_eq!(reply.status, 202, "{:?}", reply.body);
             let own_end = bus.collect(1, RECOVERY, Duration::ZERO).await;
@@ -838,6 +863,7 @@ async fn poison_records_and_events_are_parked_without_blocking_the_rest() {
                 "{notification:?}"
             );
             world.wait_for_status(&poison, "COMPLETED", RECOVERY).await;
+            wait_for_view(&world, &poison, "COMPLETED", RECOVERY).await;
             let ends = bus.collect(1, RECOVERY, QUIET).await;
             bus.close().await;
             let ended: Vec<&str> = ends

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use e2e::{World, eventually, unique_id, unique_number};
+use e2e::{DEFAULT_CUSTOMER, World, eventually, unique_id, unique_number};
 use serde_json::{Value, json};
 
 /// Stream -> outbox -> bus -> rule -> queue takes about a second on LocalStack; leave room for a
@@ -26,22 +26,29 @@ fn attribute<'a>(
 async fn an_order_in_the_original_demos_shape_is_accepted_as_created_and_read_back_as_placed() {
     let world = World::connect().await;
     // The original demo's request, with a numeric id of this run's own, so that what is read
-    // back cannot be an earlier run's order.
+    // back cannot be an earlier run's order. It is stored in its customer's scope.
     let id = unique_number();
+    let customer = world.customer(DEFAULT_CUSTOMER);
+    let key = customer.order_key(id);
     let reply = world
-        .post("/orders", &json!({"id": id, "amount": 100}).to_string())
+        .post_as(
+            &customer,
+            "/orders",
+            &json!({"id": id, "amount": 100}).to_string(),
+        )
         .await;
     assert_eq!(reply.status, 202, "{:?}", reply.body);
-    assert_eq!(reply.body["id"], json!(id));
+    assert_eq!(reply.body["id"], json!(key));
     assert_eq!(reply.body["status"], "CREATED");
     assert_eq!(
         reply.header("location"),
-        Some(format!("/orders/{id}").as_str())
+        Some(format!("/orders/{key}").as_str())
     );
 
-    // Reads come from the order views: eventually consistent, so wait for it.
-    let order = world.wait_for_order(&id.to_string(), DELIVERY).await;
-    assert_eq!(order["id"], json!(id));
+    // The projection writes the order's view: eventually consistent, so wait for it.
+    let order = world.wait_for_order(&key, DELIVERY).await;
+    assert_eq!(order["id"], json!(key));
+    assert_eq!(order["customerId"], json!(customer.id));
     assert_eq!(order["amount"], json!(100));
     assert_eq!(order["currency"], "USD");
     assert!(order["createdAt"].is_string());
@@ -55,24 +62,34 @@ async fn an_order_in_the_original_demos_shape_is_accepted_as_created_and_read_ba
         ),
         "{order:#}"
     );
+
+    // Its customer reads it back by the id they gave, as the original demo's `GET /orders/101`.
+    let read = world.get_as(&customer, &format!("/orders/{id}")).await;
+    assert_eq!(read.status, 200, "{:?}", read.body);
+    assert_eq!(read.body["id"], json!(key));
+    assert_eq!(read.body["amount"], json!(100));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn order_created_reaches_the_bus_once_in_the_envelope_with_the_callers_correlation_id() {
     let world = World::connect().await;
     let id = unique_id("e2e-bus");
+    let customer = world.customer("cust-1");
+    let key = customer.order_key(&id);
     let correlation = unique_id("corr");
-    let probe = world.bus_probe(&json!(id), &["OrderCreated"]).await;
+    let probe = world.bus_probe(&json!(key), &["OrderCreated"]).await;
 
-    let body = json!({"id": id, "amount": 59.98, "customerId": "cust-1",
+    // The body may name its customer, when that is who signed in.
+    let body = json!({"id": id, "amount": 59.98, "customerId": customer.id,
         "items": [{"productId": "PROD_001", "quantity": 2, "price": 29.99}]})
     .to_string();
+    let (authorization, token) = customer.authorization();
     let reply = world
         .request(
             "POST",
             "/orders",
             Some(&body),
-            &[("X-Correlation-Id", &correlation)],
+            &[("X-Correlation-Id", &correlation), (authorization, &token)],
         )
         .await;
     assert_eq!(reply.status, 202, "{:?}", reply.body);
@@ -90,15 +107,18 @@ async fn order_created_reaches_the_bus_once_in_the_envelope_with_the_callers_cor
     }
     assert_eq!(detail["metadata"]["correlationId"], json!(correlation));
     assert_eq!(detail["metadata"]["producer"], "create-order");
+    assert_eq!(detail["metadata"]["eventVersion"], 3);
+    // Scoped to its customer, and saying whose token placed it.
     assert_eq!(
         detail["data"],
-        json!({"orderId": id, "amount": 59.98, "currency": "USD", "customerId": "cust-1",
-            "items": [{"productId": "PROD_001", "quantity": 2, "price": 29.99}]})
+        json!({"orderId": key, "amount": 59.98, "currency": "USD", "customerId": customer.id,
+            "items": [{"productId": "PROD_001", "quantity": 2, "price": 29.99}],
+            "placedBy": e2e::token_claims(&customer.token)["sub"]})
     );
 
     // The stored event is the published one, and the outbox marked it published.
     let stored = eventually("the event to be marked published", DELIVERY, || async {
-        let items = world.stored_events(&id).await;
+        let items = world.stored_events(&key).await;
         items
             .first()
             .filter(|item| item.contains_key("publishedAt"))
@@ -117,6 +137,7 @@ async fn order_created_reaches_the_bus_once_in_the_envelope_with_the_callers_cor
 async fn the_catch_all_log_group_holds_every_event() {
     let world = World::connect().await;
     let id = unique_id("e2e-log");
+    let key = world.key(&id);
     assert_eq!(
         world
             .post("/orders", &json!({"id": id, "amount": 1}).to_string())
@@ -126,7 +147,7 @@ async fn the_catch_all_log_group_holds_every_event() {
     );
     let event_id = eventually("the event to be stored", DELIVERY, || async {
         world
-            .stored_events(&id)
+            .stored_events(&key)
             .await
             .first()
             .map(|item| attribute(item, "eventId").to_owned())
@@ -135,13 +156,15 @@ async fn the_catch_all_log_group_holds_every_event() {
 
     let logged = world.logged_event(&event_id, DELIVERY).await;
     assert_eq!(logged["detail-type"], "OrderCreated");
-    assert_eq!(logged["detail"]["data"]["orderId"], json!(id));
+    assert_eq!(logged["detail"]["data"]["orderId"], json!(key));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_is_a_400_naming_each_field_and_writes_nothing() {
     let world = World::connect().await;
+    let customer = world.customer(DEFAULT_CUSTOMER);
     let id = unique_id("e2e-bad");
+    let key = customer.order_key(&id);
     let cases: [(String, &[&str]); 4] = [
         (format!(r#"{{"id":"{id}","amount":"#), &["body"]),
         (json!({"id": id, "amount": 0, "currency": "usd"}).to_string(), &["amount", "currency"]),
@@ -152,34 +175,43 @@ async fn bad_input_is_a_400_naming_each_field_and_writes_nothing() {
         ),
     ];
     for (body, fields) in &cases {
-        let reply = world.post("/orders", body).await;
+        let reply = world.post_as(&customer, "/orders", body).await;
         assert_eq!(reply.status, 400, "{body} -> {:?}", reply.body);
         assert_eq!(reply.body["error"], "validation_failed");
         assert_eq!(&reply.error_fields(), fields, "{body}");
     }
     let oversized = json!({"id": id, "amount": 1, "customerId": "x".repeat(70_000)}).to_string();
-    let reply = world.post("/orders", &oversized).await;
+    let reply = world.post_as(&customer, "/orders", &oversized).await;
     assert_eq!(reply.status, 400);
     assert_eq!(reply.error_fields(), ["body"]);
 
     assert!(
-        world.stored_events(&id).await.is_empty(),
-        "nothing was written for {id}"
+        world.stored_events(&key).await.is_empty(),
+        "nothing was written for {key}"
     );
-    assert_eq!(world.get(&format!("/orders/{id}")).await.status, 404);
+    assert_eq!(world.get(&format!("/orders/{key}")).await.status, 404);
+    assert_eq!(
+        world
+            .get_as(&customer, &format!("/orders/{id}"))
+            .await
+            .status,
+        404
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_repeated_post_gives_the_same_answer_and_one_event() {
     let world = World::connect().await;
     let id = unique_id("e2e-again");
-    let probe = world.bus_probe(&json!(id), &["OrderCreated"]).await;
+    let key = world.key(&id);
+    let probe = world.bus_probe(&json!(key), &["OrderCreated"]).await;
     let body = json!({"id": id, "amount": 25}).to_string();
 
     let first = world.post("/orders", &body).await;
     let again = world.post("/order", &body).await;
     assert_eq!(first.status, 202);
     assert_eq!(again.status, 202);
+    assert_eq!(first.body["id"], json!(key));
     assert_eq!(
         again.body, first.body,
         "the same answer, correlation id included"
@@ -195,14 +227,14 @@ async fn a_repeated_post_gives_the_same_answer_and_one_event() {
     probe.close().await;
     assert_eq!(events.len(), 1, "one OrderCreated on the bus: {events:#?}");
     let created_in_store = world
-        .stored_events(&id)
+        .stored_events(&key)
         .await
         .iter()
         .filter(|item| attribute(item, "eventType") == "OrderCreated")
         .count();
     assert_eq!(created_in_store, 1, "one OrderCreated in the store");
 
-    let order = world.wait_for_order(&id, DELIVERY).await;
+    let order = world.wait_for_order(&key, DELIVERY).await;
     assert_eq!(order["amount"], json!(25));
 }
 
@@ -217,12 +249,15 @@ async fn unknown_routes_methods_and_orders_get_json_errors() {
     assert_eq!(reply.status, 405);
     assert_eq!(reply.header("allow"), Some("POST"));
 
-    let reply = world.request("DELETE", "/orders/101", None, &[]).await;
+    let (authorization, token) = world.operator().authorization();
+    let reply = world
+        .request("DELETE", "/orders/101", None, &[(authorization, &token)])
+        .await;
     assert_eq!(reply.status, 405);
     assert_eq!(reply.body["error"], "method_not_allowed");
 
     let reply = world
-        .get(&format!("/orders/{}", unique_id("e2e-missing")))
+        .get(&format!("/orders/{}", world.key(unique_id("e2e-missing"))))
         .await;
     assert_eq!(reply.status, 404);
     assert_eq!(reply.body["error"], "not_found");

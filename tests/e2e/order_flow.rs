@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use e2e::{World, eventually, unique_id, unique_number};
+use e2e::{Customer, DEFAULT_CUSTOMER, World, eventually, unique_id, unique_number};
 use serde_json::{Value, json};
 
 /// Each hop on LocalStack (stream, rule, state machine, function) takes up to a second or two,
@@ -43,36 +43,34 @@ async fn the_original_demo_orders_complete_and_cancel_and_their_payments_run_to_
     // placed by local-up.sh, and an earlier run's orders would pass without this run's flow.
     let (paid, refused) = (unique_number(), unique_number());
     let at_threshold = unique_id("e2e-500");
+    // Each is stored in its customer's scope: its key is theirs, whatever id the body gave.
     let orders = [
         (
-            json!(paid),
+            world.key(paid),
             json!({"id": paid, "amount": 100}).to_string(),
             "COMPLETED",
         ),
         (
-            json!(refused),
+            world.key(refused),
             json!({"id": refused, "amount": 600}).to_string(),
             "CANCELLED",
         ),
         (
-            json!(at_threshold),
+            world.key(&at_threshold),
             json!({"id": at_threshold, "amount": 500}).to_string(),
             "COMPLETED",
         ),
     ];
-    for (_, body, _) in &orders {
+    for (key, body, _) in &orders {
         let reply = world.post("/order", body).await;
         assert_eq!(reply.status, 202, "{body} -> {:?}", reply.body);
+        assert_eq!(reply.body["id"], json!(key));
     }
-    for (id, _, status) in &orders {
-        let key = id
-            .as_str()
-            .map(str::to_owned)
-            .unwrap_or_else(|| id.to_string());
-        let (order, _) = world.wait_for_status(&key, status, FLOW).await;
+    for (key, _, status) in &orders {
+        let (order, _) = world.wait_for_status(key, status, FLOW).await;
         assert_eq!(order["version"], 2, "created, then {status}: {order}");
         let executions = eventually("the payment execution to finish", FLOW, || async {
-            let statuses = world.payment_executions(id).await;
+            let statuses = world.payment_executions(&json!(key)).await;
             (!statuses.is_empty() && statuses.iter().all(|s| s != "RUNNING")).then_some(statuses)
         })
         .await;
@@ -83,29 +81,33 @@ async fn the_original_demo_orders_complete_and_cancel_and_their_payments_run_to_
     }
 }
 
-/// Follows one order through the system and checks every event it causes: on the bus once each,
-/// valid against its schema, correlated, each caused by the one before, logged by the catch-all
-/// rule, and notified exactly once. Returns the events and the notifications.
+/// Follows one order, placed by `customer`, through the system and checks every event it
+/// causes: on the bus once each, valid against its schema, correlated, each caused by the one
+/// before, logged by the catch-all rule, and notified exactly once. Returns the events and the
+/// notifications.
 async fn follow(
     world: &World,
+    customer: &Customer,
     body: Value,
     expected_status: &str,
     expected_types: &[&str],
 ) -> (Vec<Value>, Vec<e2e::SentNotification>) {
-    let key = body["id"].as_str().expect("string id").to_owned();
+    let key = customer.order_key(body["id"].as_str().expect("string id"));
     let correlation = unique_id("corr");
-    let bus = world.bus_probe(&body["id"], &[]).await;
+    let bus = world.bus_probe(&json!(key), &[]).await;
     let notifications = world.notification_probe(&key).await;
 
+    let (authorization, token) = customer.authorization();
     let reply = world
         .request(
             "POST",
             "/orders",
             Some(&body.to_string()),
-            &[("X-Correlation-Id", &correlation)],
+            &[("X-Correlation-Id", &correlation), (authorization, &token)],
         )
         .await;
     assert_eq!(reply.status, 202, "{:?}", reply.body);
+    assert_eq!(reply.body["id"], json!(key));
     world.wait_for_status(&key, expected_status, FLOW).await;
 
     let events = bus.collect(expected_types.len(), FLOW, QUIET).await;
@@ -165,8 +167,10 @@ async fn follow(
 async fn a_paid_order_flows_through_every_service_once_with_one_correlation_id() {
     let world = World::connect().await;
     let id = unique_id("e2e-paid");
+    let key = world.key(&id);
     let (events, sent) = follow(
         &world,
+        &world.customer(DEFAULT_CUSTOMER),
         json!({"id": id, "amount": 100}),
         "COMPLETED",
         &["OrderCreated", "PaymentSucceeded", "OrderCompleted"],
@@ -188,11 +192,11 @@ async fn a_paid_order_flows_through_every_service_once_with_one_correlation_id()
     };
     assert_eq!(
         subject("OrderCompleted"),
-        format!("Order {id} completed: 100.00 USD")
+        format!("Order {key} completed: 100.00 USD")
     );
     assert_eq!(
         subject("PaymentSucceeded"),
-        format!("Payment for order {id} succeeded")
+        format!("Payment for order {key} succeeded")
     );
 }
 
@@ -200,8 +204,10 @@ async fn a_paid_order_flows_through_every_service_once_with_one_correlation_id()
 async fn an_order_over_the_fraud_threshold_is_cancelled_with_the_reason() {
     let world = World::connect().await;
     let id = unique_id("e2e-fraud");
+    let key = world.key(&id);
     let (events, sent) = follow(
         &world,
+        &world.customer(DEFAULT_CUSTOMER),
         json!({"id": id, "amount": 600}),
         "CANCELLED",
         &["OrderCreated", "PaymentFailed", "OrderCancelled"],
@@ -221,7 +227,7 @@ async fn an_order_over_the_fraud_threshold_is_cancelled_with_the_reason() {
         .iter()
         .find(|m| m.event_type == "OrderCancelled")
         .unwrap();
-    assert_eq!(message.subject, format!("Order {id} cancelled"));
+    assert_eq!(message.subject, format!("Order {key} cancelled"));
     assert!(message.message.contains(reason), "{}", message.message);
 }
 
@@ -231,10 +237,14 @@ async fn a_payment_provider_outage_ends_in_a_cancelled_order_with_the_reason_nev
     let customer = world.stack.simulated_outage_customer.clone().expect(
         "the stack simulates no payment outage (template parameter SimulatedOutageCustomer)",
     );
+    // The customer signs in, and the body names them too.
+    let customer = world.customer(&customer);
     let id = unique_id("e2e-outage");
+    let key = customer.order_key(&id);
     let (events, _) = follow(
         &world,
-        json!({"id": id, "amount": 20, "customerId": customer}),
+        &customer,
+        json!({"id": id, "amount": 20, "customerId": customer.id}),
         "CANCELLED",
         &["OrderCreated", "PaymentFailed", "OrderCancelled"],
     )
@@ -244,7 +254,7 @@ async fn a_payment_provider_outage_ends_in_a_cancelled_order_with_the_reason_nev
         by_type(&events, "PaymentFailed")["detail"]["data"]["reason"],
         "payment could not be made: PaymentProviderUnavailable"
     );
-    let executions = world.payment_executions(&json!(id)).await;
+    let executions = world.payment_executions(&json!(key)).await;
     assert_eq!(
         executions,
         ["SUCCEEDED"],
@@ -256,8 +266,10 @@ async fn a_payment_provider_outage_ends_in_a_cancelled_order_with_the_reason_nev
 async fn a_duplicated_payment_result_changes_nothing_and_is_not_notified_again() {
     let world = World::connect().await;
     let id = unique_id("e2e-dup");
+    let key = world.key(&id);
     let (events, _) = follow(
         &world,
+        &world.customer(DEFAULT_CUSTOMER),
         json!({"id": id, "amount": 42}),
         "COMPLETED",
         &["OrderCreated", "PaymentSucceeded", "OrderCompleted"],
@@ -265,8 +277,8 @@ async fn a_duplicated_payment_result_changes_nothing_and_is_not_notified_again()
     .await;
 
     // The same PaymentSucceeded again, as an at-least-once delivery would repeat it.
-    let bus = world.bus_probe(&json!(id), &[]).await;
-    let notifications = world.notification_probe(&id).await;
+    let bus = world.bus_probe(&json!(key), &[]).await;
+    let notifications = world.notification_probe(&key).await;
     let paid = by_type(&events, "PaymentSucceeded");
     let event_id = paid["detail"]["metadata"]["eventId"].clone();
     let sent_at = Utc::now() - chrono::Duration::seconds(1);
@@ -299,11 +311,17 @@ async fn a_duplicated_payment_result_changes_nothing_and_is_not_notified_again()
     );
     assert!(sent.is_empty(), "no second notification: {sent:#?}");
     assert_eq!(
-        world.stored_events(&id).await.len(),
+        world.stored_events(&key).await.len(),
         2,
         "no second transition"
     );
-    let order = world.get(&format!("/orders/{id}")).await;
+    // Neither in the view (the projection) nor as the API shows the order.
+    let view = world.order_view(&key).await.expect("the order's view");
+    assert_eq!(
+        (view["status"].as_str(), view["version"].as_u64()),
+        (Some("COMPLETED"), Some(2))
+    );
+    let order = world.get(&format!("/orders/{key}")).await;
     assert_eq!(
         (
             order.body["status"].as_str(),
@@ -341,15 +359,17 @@ async fn twenty_orders_at_once_all_complete() {
     .await;
 }
 
-/// Places an order and waits for it to complete: its id, when it was posted, and how long it took.
+/// Places an order and waits for it to complete: its key, when it was posted, and how long it
+/// took.
 async fn place_and_follow(world: &World, id: String, n: u32) -> (String, DateTime<Utc>, Duration) {
+    let key = world.key(&id);
     let posted = Utc::now();
     let reply = world
         .post("/orders", &json!({"id": id, "amount": 10 + n}).to_string())
         .await;
     assert_eq!(reply.status, 202, "{:?}", reply.body);
-    let (_, latency) = world.wait_for_status(&id, "COMPLETED", FLOW * 2).await;
-    (id, posted, latency)
+    let (_, latency) = world.wait_for_status(&key, "COMPLETED", FLOW * 2).await;
+    (key, posted, latency)
 }
 
 async fn report(world: &World, what: &str, mut results: Vec<(String, DateTime<Utc>, Duration)>) {

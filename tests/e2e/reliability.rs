@@ -60,7 +60,8 @@ fn payment_succeeded(order_id: &str, event_id: Uuid, payment_id: &str) -> Value 
 async fn fifty_payment_results_for_one_order_at_once_make_one_transition() {
     let world = World::connect().await;
     let id = unique_id("e2e-race");
-    let bus = world.bus_probe(&json!(id), &["OrderCompleted"]).await;
+    let key = world.key(&id);
+    let bus = world.bus_probe(&json!(key), &["OrderCompleted"]).await;
     let reply = world
         .post("/orders", &json!({"id": id, "amount": 25}).to_string())
         .await;
@@ -70,7 +71,7 @@ async fn fifty_payment_results_for_one_order_at_once_make_one_transition() {
     let deliveries: Vec<Value> = (0..50)
         .map(|n| {
             let event_id = if n % 2 == 0 { repeated } else { Uuid::new_v4() };
-            payment_succeeded(&id, event_id, "pay-e2e-race")
+            payment_succeeded(&key, event_id, "pay-e2e-race")
         })
         .collect();
     let answers = join_all(
@@ -90,11 +91,11 @@ async fn fifty_payment_results_for_one_order_at_once_make_one_transition() {
         };
         *outcomes.entry(outcome).or_default() += 1;
     }
-    println!("50 concurrent payment results for {id}: {outcomes:?}");
+    println!("50 concurrent payment results for {key}: {outcomes:?}");
     assert!(!outcomes.contains_key("failed"), "{answers:#?}");
     assert!(outcomes.contains_key("handled"), "{answers:#?}");
 
-    world.wait_for_status(&id, "COMPLETED", FLOW).await;
+    world.wait_for_status(&key, "COMPLETED", FLOW).await;
     let completed = bus.collect(1, FLOW, QUIET).await;
     bus.close().await;
     assert_eq!(
@@ -103,18 +104,19 @@ async fn fifty_payment_results_for_one_order_at_once_make_one_transition() {
         "one OrderCompleted on the bus: {completed:#?}"
     );
     assert_eq!(
-        world.stored_types(&id).await,
+        world.stored_types(&key).await,
         ["OrderCreated", "OrderCompleted"],
         "one transition"
     );
 }
 
-/// The same order POSTed 50 times at once (a client retrying impatiently): every answer is the
-/// same 202, and one `OrderCreated` is stored.
+/// The same order POSTed 50 times at once by its customer (a client retrying impatiently): every
+/// answer is the same 202, and one `OrderCreated` is stored.
 #[tokio::test(flavor = "multi_thread")]
 async fn fifty_identical_posts_at_once_store_one_order() {
     let world = World::connect().await;
     let id = unique_id("e2e-posts");
+    let key = world.key(&id);
     let body = json!({"id": id, "amount": 30}).to_string();
     let replies = join_all((0..50).map(|_| world.post("/orders", &body))).await;
     let statuses: BTreeMap<u16, usize> = replies.iter().fold(BTreeMap::new(), |mut counts, r| {
@@ -122,9 +124,15 @@ async fn fifty_identical_posts_at_once_store_one_order() {
         counts
     });
     assert_eq!(statuses, BTreeMap::from([(202, 50)]), "{replies:#?}");
-    world.wait_for_status(&id, "COMPLETED", FLOW).await;
+    let answered: Vec<&Value> = replies.iter().map(|r| &r.body).collect();
+    assert!(
+        answered.iter().all(|body| **body == *answered[0]),
+        "the same answer each time: {answered:#?}"
+    );
+    assert_eq!(answered[0]["id"], json!(key));
+    world.wait_for_status(&key, "COMPLETED", FLOW).await;
     assert_eq!(
-        world.stored_types(&id).await,
+        world.stored_types(&key).await,
         ["OrderCreated", "OrderCompleted"]
     );
 }
@@ -135,14 +143,17 @@ async fn fifty_identical_posts_at_once_store_one_order() {
 async fn two_hundred_orders_at_once_each_end_with_exactly_their_events() {
     let world = World::connect().await;
     let run = unique_id("e2e-200");
+    // The orders' keys, in their customer's scope, all start with this.
+    let prefix = world.key(format!("{run}-"));
     let bus = world
         .bus_probe_matching(json!({
             "detail-type": ["OrderCompleted", "OrderCancelled"],
-            "detail": {"data": {"orderId": [{"prefix": format!("{run}-")}]}}
+            "detail": {"data": {"orderId": [{"prefix": prefix}]}}
         }))
         .await;
-    let ids: Vec<String> = (0..200).map(|n| format!("{run}-{n:03}")).collect();
-    let replies = join_all(ids.iter().enumerate().map(|(n, id)| {
+    let client_ids: Vec<String> = (0..200).map(|n| format!("{run}-{n:03}")).collect();
+    let ids: Vec<String> = client_ids.iter().map(|id| world.key(id)).collect();
+    let replies = join_all(client_ids.iter().enumerate().map(|(n, id)| {
         let body = json!({"id": id, "amount": 10 + n % 90}).to_string();
         let world = &world;
         async move { world.post("/orders", &body).await }

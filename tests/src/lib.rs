@@ -125,10 +125,75 @@ impl Reply {
     }
 }
 
+/// Who `World::post` places orders as when the body names no customer.
+pub const DEFAULT_CUSTOMER: &str = "e2e-customer";
+
+/// The operator `World::get` reads as: operators read every customer's orders.
+pub const OPERATOR: &str = "e2e-operator";
+
+/// A signed-in customer of the stack: their token, from `scripts/token.sh`.
+#[derive(Clone, Debug)]
+pub struct Customer {
+    /// The customer id the API knows them by: the token's `sub` (on the local stack the name
+    /// they were given; on AWS a UUID Cognito made).
+    pub id: String,
+    pub token: String,
+}
+
+impl Customer {
+    /// The key of the order this customer placed with `client_id` (`alice.101`).
+    pub fn order_key(&self, client_id: impl std::fmt::Display) -> String {
+        format!("{}.{client_id}", self.id)
+    }
+
+    /// The `Authorization` header of their requests.
+    pub fn authorization(&self) -> (&'static str, String) {
+        ("authorization", format!("Bearer {}", self.token))
+    }
+}
+
+/// Runs `scripts/token.sh` with `args` and returns the token it prints.
+pub fn token(stack: &Stack, args: &[&str]) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/token.sh");
+    let mut command = std::process::Command::new("bash");
+    command.arg(script);
+    if stack.endpoint.is_none() {
+        command.args([
+            "--aws",
+            "--stack-name",
+            &stack.stack_name,
+            "--region",
+            &stack.region,
+        ]);
+    }
+    let output = command
+        .args(args)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
+    assert!(output.status.success(), "{script} {args:?} failed");
+    String::from_utf8(output.stdout)
+        .expect("a token is ASCII")
+        .trim()
+        .to_owned()
+}
+
+/// The claims of a token, read without checking it (the API checks it).
+pub fn token_claims(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT has three parts");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("a JWT payload is base64url");
+    serde_json::from_slice(&bytes).expect("a JWT payload is JSON")
+}
+
 /// Clients for the stack, built once per test.
 pub struct World {
     pub stack: Stack,
     http: reqwest::Client,
+    /// Customers signed in so far, by name and whether they are operators.
+    customers: std::sync::Mutex<HashMap<(String, bool), Customer>>,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub eventbridge: aws_sdk_eventbridge::Client,
     pub sqs: aws_sdk_sqs::Client,
@@ -151,6 +216,7 @@ impl World {
         }
         let config = loader.load().await;
         World {
+            customers: std::sync::Mutex::default(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
@@ -216,12 +282,65 @@ impl World {
         })
     }
 
-    pub async fn post(&self, path: &str, body: &str) -> Reply {
-        self.request("POST", path, Some(body), &[]).await
+    /// The customer `name`, signed in once per test.
+    pub fn customer(&self, name: &str) -> Customer {
+        self.signed_in(name, false)
     }
 
+    /// An operator, who may read every customer's orders.
+    pub fn operator(&self) -> Customer {
+        self.signed_in(OPERATOR, true)
+    }
+
+    fn signed_in(&self, name: &str, operator: bool) -> Customer {
+        let key = (name.to_owned(), operator);
+        if let Some(customer) = self.customers.lock().unwrap().get(&key) {
+            return customer.clone();
+        }
+        let args: &[&str] = if operator {
+            &["--operator", name]
+        } else {
+            &[name]
+        };
+        let token = token(&self.stack, args);
+        let id = token_claims(&token)["sub"]
+            .as_str()
+            .expect("a token has a sub")
+            .to_owned();
+        let customer = Customer { id, token };
+        self.customers.lock().unwrap().insert(key, customer.clone());
+        customer
+    }
+
+    /// The key of an order `DEFAULT_CUSTOMER` placed with `client_id`.
+    pub fn key(&self, client_id: impl std::fmt::Display) -> String {
+        self.customer(DEFAULT_CUSTOMER).order_key(client_id)
+    }
+
+    /// Places an order as the customer the body names in `customerId`, or as
+    /// `DEFAULT_CUSTOMER`.
+    pub async fn post(&self, path: &str, body: &str) -> Reply {
+        let named = serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|body| body["customerId"].as_str().map(str::to_owned));
+        let customer = self.customer(named.as_deref().unwrap_or(DEFAULT_CUSTOMER));
+        self.post_as(&customer, path, body).await
+    }
+
+    pub async fn post_as(&self, customer: &Customer, path: &str, body: &str) -> Reply {
+        let (name, value) = customer.authorization();
+        self.request("POST", path, Some(body), &[(name, &value)])
+            .await
+    }
+
+    /// A GET as an operator, who may read every order.
     pub async fn get(&self, path: &str) -> Reply {
-        self.request("GET", path, None, &[]).await
+        self.get_as(&self.operator(), path).await
+    }
+
+    pub async fn get_as(&self, customer: &Customer, path: &str) -> Reply {
+        let (name, value) = customer.authorization();
+        self.request("GET", path, None, &[(name, &value)]).await
     }
 
     /// The event-store items of one order, read consistently.
@@ -492,17 +611,25 @@ impl World {
         NotificationProbe::start(self, order_key).await
     }
 
-    /// Polls `GET /orders/{key}` until the order view exists, and returns it.
+    /// Polls the order views table until it holds the order's view, and returns the view as
+    /// `GET /orders/{key}` shows it. (The API itself answers from the event store while a view
+    /// is missing or behind, so it cannot tell whether the projection did its work.)
     pub async fn wait_for_order(&self, key: &str, timeout: Duration) -> Value {
         eventually(
             &format!("order {key} in the order views"),
             timeout,
-            || async {
-                let reply = self.get(&format!("/orders/{key}")).await;
-                (reply.status == 200).then_some(reply.body)
-            },
+            || async { self.order_view(key).await },
         )
         .await
+    }
+
+    /// The order's view in the order views table, read consistently, as the API shows it.
+    pub async fn order_view(&self, key: &str) -> Option<Value> {
+        use domain::ports::OrderViews;
+        let views =
+            adapters::DynamoDbOrderViews::new(self.dynamodb.clone(), &self.stack.order_views_table);
+        let view = views.get(key).await.expect("read the order views")?;
+        Some(serde_json::to_value(view).expect("a view serializes"))
     }
 
     /// Polls `GET /orders/{key}` until the order has `status`; returns it and how long that took.

@@ -473,6 +473,7 @@ pub fn recorded_order(
         customer_id: customer.map(str::to_owned),
         items: vec![],
         channel: None,
+        placed_by: customer.map(str::to_owned),
     })];
     if paid {
         commands.push(OrderCommand::Complete {

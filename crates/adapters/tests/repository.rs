@@ -17,6 +17,7 @@ fn created() -> OrderEvent {
         customer_id: None,
         items: vec![],
         channel: None,
+        placed_by: None,
     })
 }
 

@@ -4,7 +4,8 @@
 //! methods get the same JSON error bodies as everything else.
 
 use domain::order::{
-    FieldError, IDENTIFIER_RULE, OrderId, OrderStatus, OrderView, is_identifier, parse_new_order,
+    FieldError, IDENTIFIER_RULE, OrderId, OrderStatus, OrderView, SCOPE_SEPARATOR, is_identifier,
+    parse_new_order,
 };
 use domain::ports::{EventStore, OrderViews, PageError};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
@@ -13,6 +14,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::auth::{AuthError, Authenticator, Caller, SigningKeys};
 use crate::service::{OrderService, PlaceOrderError, Receipt};
 
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
@@ -79,19 +81,39 @@ struct Accepted<'a> {
     correlation_id: &'a str,
 }
 
-pub async fn handle<S: EventStore, V: OrderViews>(
+/// Answers one request. Everything but the API's description needs a signed-in caller, unknown
+/// routes too, as API Gateway's authorizer does on AWS.
+pub async fn handle<S: EventStore, V: OrderViews, K: SigningKeys>(
     service: &OrderService<S, V>,
+    auth: &Authenticator<K>,
     request: Request,
 ) -> Response<Body> {
     let path = match request.raw_http_path() {
         "" => request.uri().path().to_owned(),
         raw => raw.to_owned(),
     };
-    let response = match route(request.method(), &path) {
+    let routed = route(request.method(), &path);
+    if let Ok(Route::ApiDocument) = routed {
+        return api_document();
+    }
+    let caller = match auth
+        .authenticate(request.headers().get(header::AUTHORIZATION))
+        .await
+    {
+        Ok(caller) => caller,
+        Err(refusal) => {
+            let response = refused(&refusal);
+            tracing::info!(method = %request.method(), %path, status = response.status().as_u16(), reason = %refusal, "request refused");
+            return response;
+        }
+    };
+    let response = match routed {
         Ok(Route::ApiDocument) => api_document(),
-        Ok(Route::PlaceOrder) => place_order(service, &request).await,
-        Ok(Route::GetOrder(id)) => get_order(service, id).await,
-        Ok(Route::CustomerOrders(customer)) => customer_orders(service, customer, &request).await,
+        Ok(Route::PlaceOrder) => place_order(service, &caller, &request).await,
+        Ok(Route::GetOrder(id)) => get_order(service, &caller, id).await,
+        Ok(Route::CustomerOrders(customer)) => {
+            customer_orders(service, &caller, customer, &request).await
+        }
         Err(RouteError::NotFound) => error(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -109,12 +131,13 @@ pub async fn handle<S: EventStore, V: OrderViews>(
             response
         }
     };
-    tracing::info!(method = %request.method(), %path, status = response.status().as_u16(), "request handled");
+    tracing::info!(method = %request.method(), %path, status = response.status().as_u16(), customer = %caller.customer_id, "request handled");
     response
 }
 
 async fn place_order<S: EventStore, V: OrderViews>(
     service: &OrderService<S, V>,
+    caller: &Caller,
     request: &Request,
 ) -> Response<Body> {
     let correlation_id = match correlation_id(request) {
@@ -125,6 +148,20 @@ async fn place_order<S: EventStore, V: OrderViews>(
         Ok(order) => order,
         Err(errors) => return invalid(errors),
     };
+    // The customer is who signed in; a body may repeat it, never name someone else.
+    if let Some(named) = &new_order.customer_id
+        && *named != caller.customer_id
+    {
+        return error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "customerId {named} is not the signed-in customer {}: leave it out or send that",
+                caller.customer_id
+            ),
+        );
+    }
+    let new_order = new_order.placed_by(&caller.customer_id, &caller.subject);
     match service
         .place(new_order, correlation_id, causation_id(request))
         .await
@@ -139,19 +176,29 @@ async fn place_order<S: EventStore, V: OrderViews>(
     }
 }
 
+/// `/orders/alice.101`, or `/orders/101` for the caller's own order 101. Another customer's
+/// order is answered exactly like a missing one, so that ids reveal nothing.
 async fn get_order<S: EventStore, V: OrderViews>(
     service: &OrderService<S, V>,
+    caller: &Caller,
     id: &str,
 ) -> Response<Body> {
     if !OrderId::is_valid_key(id) {
         return invalid(vec![FieldError::new(
             "id",
-            format!("must be {IDENTIFIER_RULE}"),
+            format!("must be {IDENTIFIER_RULE}, or a customer id, a dot and such an id"),
         )]);
     }
-    match service.get(id).await {
-        Ok(Some(order)) => json(StatusCode::OK, &order),
-        Ok(None) => error(
+    let key = if id.contains(SCOPE_SEPARATOR) {
+        id.to_owned()
+    } else {
+        OrderId::scoped(&caller.customer_id, &OrderId::Text(id.to_owned())).key()
+    };
+    match service.get(&key).await {
+        Ok(Some(order)) if caller.may_read(order.customer_id.as_deref()) => {
+            json(StatusCode::OK, &order)
+        }
+        Ok(_) => error(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("order {id} does not exist"),
@@ -162,6 +209,7 @@ async fn get_order<S: EventStore, V: OrderViews>(
 
 async fn customer_orders<S: EventStore, V: OrderViews>(
     service: &OrderService<S, V>,
+    caller: &Caller,
     customer: &str,
     request: &Request,
 ) -> Response<Body> {
@@ -186,6 +234,16 @@ async fn customer_orders<S: EventStore, V: OrderViews>(
     };
     if !errors.is_empty() {
         return invalid(errors);
+    }
+    if !caller.may_read(Some(customer)) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "only {} and operators may list the orders of {customer}",
+                caller.customer_id
+            ),
+        );
     }
     match service
         .customer_orders(customer, limit, query.first("cursor"))
@@ -277,6 +335,44 @@ fn invalid(errors: Vec<FieldError>) -> Response<Body> {
             errors,
         },
     )
+}
+
+/// A caller the API does not let in: 401 with the `WWW-Authenticate` challenge of RFC 6750, 403,
+/// or 503 when the issuer's keys cannot be had.
+fn refused(refusal: &AuthError) -> Response<Body> {
+    match refusal {
+        AuthError::Unauthenticated {
+            reason,
+            token_given,
+        } => {
+            let mut response = error(StatusCode::UNAUTHORIZED, "unauthorized", reason.clone());
+            let challenge = if *token_given {
+                format!(r#"Bearer error="invalid_token", error_description="{reason}""#)
+            } else {
+                "Bearer".to_owned()
+            };
+            // The reasons are fixed ASCII sentences without quotes.
+            if let Ok(challenge) = HeaderValue::from_str(&challenge) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, challenge);
+            }
+            response
+        }
+        AuthError::Forbidden(reason) => error(StatusCode::FORBIDDEN, "forbidden", reason.clone()),
+        AuthError::KeysUnavailable(cause) => {
+            tracing::error!(%cause, "signing keys unavailable");
+            let mut response = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "sign-in cannot be checked right now; it is safe to retry".into(),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
+        }
+    }
 }
 
 fn internal(failure: &dyn std::fmt::Display) -> Response<Body> {

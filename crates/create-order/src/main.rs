@@ -1,6 +1,10 @@
+use std::sync::Arc;
+
 use adapters::config::{self, required_env};
 use adapters::{DynamoDbEventStore, DynamoDbOrderViews};
 use create_order::api;
+use create_order::auth::jwks::RemoteJwks;
+use create_order::auth::{AuthSettings, Authenticator};
 use create_order::service::OrderService;
 use lambda_http::{Error, Request, service_fn};
 
@@ -9,15 +13,36 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let events_table = required_env("EVENT_STORE_TABLE")?;
     let views_table = required_env("ORDER_VIEWS_TABLE")?;
+    let settings = AuthSettings {
+        issuer: required_env("OIDC_ISSUER")?,
+        audience: required_env("OIDC_AUDIENCE")?,
+        customer_id_claim: required_env("CUSTOMER_ID_CLAIM")?,
+        groups_claim: required_env("GROUPS_CLAIM")?,
+        operator_group: required_env("OPERATOR_GROUP")?,
+    };
+    // Cognito publishes its keys under the issuer; other issuers may say where.
+    let jwks_url = match std::env::var("OIDC_JWKS_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => format!(
+            "{}/.well-known/jwks.json",
+            settings.issuer.trim_end_matches('/')
+        ),
+    };
+    let keys = Arc::new(RemoteJwks::new(jwks_url));
+    tokio::spawn({
+        let keys = Arc::clone(&keys);
+        async move { keys.prefetch().await }
+    });
+    let auth = Authenticator::new(settings, keys);
     let aws = config::load().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
     let service = OrderService::new(
         DynamoDbEventStore::new(dynamodb.clone(), events_table),
         DynamoDbOrderViews::new(dynamodb, views_table),
     );
-    let service = &service;
+    let (service, auth) = (&service, &auth);
     lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, Error>(api::handle(service, request).await)
+        Ok::<_, Error>(api::handle(service, auth, request).await)
     }))
     .await
 }

@@ -1,5 +1,6 @@
 //! The order use cases: placing an order (the command side, over the event store) and reading
-//! orders (the query side, over the order views the `projection` function keeps).
+//! orders (the query side, over the order views the `projection` function keeps, and the event
+//! store while a view is behind).
 
 use chrono::Utc;
 use domain::order::repository::{self, OrderRepository};
@@ -85,10 +86,21 @@ impl<S: EventStore, V: OrderViews> OrderService<S, V> {
         }
     }
 
-    /// The order as the query side has it (eventually consistent: a just-placed order may take
-    /// a moment to appear); `None` if there is no such order yet.
+    /// The order, `None` if there is none. Its view answers when it shows the order's end;
+    /// otherwise the view may be missing or behind the event store (the projection runs after
+    /// the write), so the order's events are read (a consistent read) and folded, and the newer
+    /// of the two answers: a client always reads its own writes.
     pub async fn get(&self, key: &str) -> Result<Option<OrderView>, InfrastructureError> {
-        self.views.get(key).await
+        let held = self.views.get(key).await?;
+        if held.as_ref().is_some_and(|view| view.status.is_terminal()) {
+            return Ok(held);
+        }
+        let history = self.orders.history(key).await?;
+        let folded = OrderView::fold((1..).zip(&history)).map_err(InfrastructureError::new)?;
+        Ok(match (held, folded) {
+            (Some(held), Some(folded)) if held.version >= folded.version => Some(held),
+            (held, folded) => folded.or(held),
+        })
     }
 
     /// A customer's orders, newest first.

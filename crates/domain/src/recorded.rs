@@ -98,6 +98,7 @@ mod tests {
                 customer_id: None,
                 items: vec![],
                 channel: None,
+                placed_by: None,
             }),
             Utc::now(),
         );

@@ -34,15 +34,16 @@ fn every_event() -> Vec<SystemEvent> {
     let amount = Money::from_cents(5_998);
     let order_events = vec![
         OrderEvent::Created(OrderCreated {
-            order_id: OrderId::Number(101),
+            order_id: OrderId::scoped("customer-1", &OrderId::Number(101)),
             amount: Money::from_cents(10_000),
             currency: Currency::DEFAULT,
-            customer_id: None,
+            customer_id: Some("customer-1".into()),
             items: vec![],
             channel: None,
+            placed_by: Some("customer-1".into()),
         }),
         OrderEvent::Created(OrderCreated {
-            order_id: OrderId::Text("ord-7".into()),
+            order_id: OrderId::scoped("customer-1", &OrderId::Text("ord-7".into())),
             amount,
             currency: Currency::parse("EUR").unwrap(),
             customer_id: Some("customer-1".into()),
@@ -52,6 +53,7 @@ fn every_event() -> Vec<SystemEvent> {
                 price: Money::from_cents(2_999),
             }],
             channel: Some(Channel::Mobile),
+            placed_by: Some("0b4f6a1e-9c2d-4e8f-b1a3-5d7c9e2f4a6b".into()),
         }),
         OrderEvent::Completed(OrderCompleted {
             order_id: OrderId::Number(101),
@@ -149,9 +151,10 @@ fn every_sample_is_a_valid_eventbridge_event_the_domain_reads_back_unchanged() {
                 path.display()
             );
         } else {
-            // An older version: read as the current one, which the current schema accepts.
+            // An older version: read as the current one, it keeps everything its own version
+            // said (its own schema still accepts it). It does not become a valid current
+            // version: an OrderCreated from before sign-in never gains a placedBy.
             let mut upcast = detail.clone();
-            upcast["metadata"]["eventVersion"] = event.event_version().into();
             upcast["data"] = serde_json::to_value(&event).unwrap();
             assert_valid(&upcast);
         }
@@ -170,7 +173,7 @@ fn the_schemas_reject_what_breaks_the_contract() {
     let sample = read_json(&events_dir().join("samples/OrderCreated.json"));
     let valid = &sample["detail"];
     assert_eq!(
-        valid["metadata"]["eventVersion"], 2,
+        valid["metadata"]["eventVersion"], 3,
         "the sample is of the current version"
     );
     // The sample's detail with the field at a JSON pointer replaced, or removed.
@@ -190,7 +193,7 @@ fn the_schemas_reject_what_breaks_the_contract() {
         }
         detail
     };
-    let validator = event_contracts::validator("OrderCreated", 2).unwrap();
+    let validator = event_contracts::validator("OrderCreated", 3).unwrap();
     for (what, detail) in [
         ("no eventId", broken("/metadata/eventId", None)),
         (
@@ -215,6 +218,12 @@ fn the_schemas_reject_what_breaks_the_contract() {
             broken("/data/orderId", Some("a/b".into())),
         ),
         ("no currency", broken("/data/currency", None)),
+        ("no customer", broken("/data/customerId", None)),
+        ("no placedBy", broken("/data/placedBy", None)),
+        (
+            "an id without the customer's scope",
+            broken("/data/orderId", Some(101.into())),
+        ),
         (
             "an unknown channel",
             broken("/data/channel", Some("fax".into())),
@@ -237,7 +246,7 @@ fn the_schemas_reject_what_breaks_the_contract() {
 }
 
 #[test]
-fn a_version_1_order_created_reads_as_version_2() {
+fn a_version_1_order_created_reads_as_the_current_version() {
     let sample = read_json(&events_dir().join("samples/OrderCreated.v1.json"));
     assert_eq!(sample["detail"]["metadata"]["eventVersion"], 1);
     assert_valid(&sample["detail"]);
@@ -252,5 +261,24 @@ fn a_version_1_order_created_reads_as_version_2() {
     );
     assert_eq!(created.channel, None);
     assert_eq!(created.amount, Money::from_cents(10_000));
-    assert_eq!(OrderEvent::Created(created).event_version(), 2);
+    assert_eq!(created.placed_by, None);
+    assert_eq!(OrderEvent::Created(created).event_version(), 3);
+}
+
+#[test]
+fn a_version_2_order_created_reads_as_the_current_version_without_who_placed_it() {
+    let sample = read_json(&events_dir().join("samples/OrderCreated.v2.json"));
+    assert_eq!(sample["detail"]["metadata"]["eventVersion"], 2);
+    assert_valid(&sample["detail"]);
+    let data = RawValue::from_string(sample["detail"]["data"].to_string()).unwrap();
+    let OrderEvent::Created(created) = OrderEvent::decode("OrderCreated", 2, &data).unwrap() else {
+        panic!("not an OrderCreated");
+    };
+    assert_eq!(
+        created.order_id,
+        OrderId::Number(101),
+        "unscoped, as placed"
+    );
+    assert_eq!(created.customer_id.as_deref(), Some("customer-1"));
+    assert_eq!(created.placed_by, None);
 }

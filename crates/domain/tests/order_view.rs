@@ -31,6 +31,7 @@ fn created() -> OrderEvent {
         customer_id: Some("c-1".into()),
         items: vec![],
         channel: None,
+        placed_by: None,
     })
 }
 

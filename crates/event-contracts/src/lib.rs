@@ -19,6 +19,7 @@ pub const SCHEMAS: &[(&str, &str)] = schemas![
     "common.json",
     "OrderCreated.v1.json",
     "OrderCreated.v2.json",
+    "OrderCreated.v3.json",
     "OrderCompleted.v1.json",
     "OrderCancelled.v1.json",
     "PaymentSucceeded.v1.json",

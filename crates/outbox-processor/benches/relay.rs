@@ -31,6 +31,7 @@ fn order_created(id: u64) -> RecordedEvent {
             customer_id: Some("cust-7".into()),
             items: vec![],
             channel: None,
+            placed_by: None,
         }),
         chrono::Utc::now(),
     );

@@ -22,6 +22,7 @@ fn order_created(id: u64) -> RecordedEvent {
             customer_id: None,
             items: vec![],
             channel: None,
+            placed_by: None,
         }),
         chrono::Utc::now(),
     );

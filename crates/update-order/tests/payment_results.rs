@@ -32,6 +32,7 @@ async fn given_a_created_order(store: &impl EventStore) {
             customer_id: None,
             items: vec![],
             channel: None,
+            placed_by: None,
         }))
         .unwrap();
     let causation = Causation {

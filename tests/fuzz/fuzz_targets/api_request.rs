@@ -1,9 +1,11 @@
-//! Any request to the order API (method, path, correlation header, body), handled against
-//! in-memory adapters: always an answer with a JSON body (or the API document), a 5xx never.
+//! Any request to the order API (method, path, correlation header, body), signed in or not,
+//! handled against in-memory adapters: always an answer with a JSON body (or the API document),
+//! a 5xx never.
 #![no_main]
 
 use adapters::memory::{InMemoryEventStore, InMemoryOrderViews};
 use create_order::api::handle;
+use create_order::auth::testing::TestIssuer;
 use create_order::service::OrderService;
 use lambda_http::http::{Method, Request, StatusCode};
 use lambda_http::{Body, RequestExt};
@@ -18,7 +20,7 @@ const METHODS: [Method; 5] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    // [method][path length][path][header length][header][body]
+    // [method, its high bit: no token][path length][path][header length][header][body]
     let Some((&method, rest)) = data.split_first() else {
         return;
     };
@@ -30,6 +32,10 @@ fuzz_target!(|data: &[u8]| {
     if !header.is_empty() {
         request = request.header("x-correlation-id", header);
     }
+    let issuer = TestIssuer::new();
+    if method & 0x80 == 0 {
+        request = request.header("authorization", format!("Bearer {}", issuer.token("fuzz")));
+    }
     let Ok(request) = request
         .uri("https://api.example.com/prod/fuzz")
         .body(Body::from(body.to_vec()))
@@ -38,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let request = lambda_http::Request::from(request).with_raw_http_path(&path);
     let service = OrderService::new(InMemoryEventStore::default(), InMemoryOrderViews::default());
-    let response = futures::executor::block_on(handle(&service, request));
+    let response = futures::executor::block_on(handle(&service, &issuer.authenticator(), request));
     assert!(
         response.status() < StatusCode::INTERNAL_SERVER_ERROR,
         "{path}: {response:?}"

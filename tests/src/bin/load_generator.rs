@@ -2,9 +2,13 @@
 //! one by default), follows each to its end on the bus, and reports how long POST to COMPLETED
 //! took, how many orders went through, and how many were lost or got stuck.
 //!
-//!   load-generator [--rate 20] [--duration 60] [--deadline 180] [--retries 6] [--quiet 5] [--markdown summary.md]
+//!   load-generator [--rate 20] [--duration 60] [--deadline 180] [--retries 6] [--quiet 5]
+//!                  [--customers 4] [--markdown summary.md]
 //!
 //! Open loop: orders are sent on schedule whatever the answers take, as real clients would.
+//! The orders are placed by `--customers` signed-in customers in turn (`load-customer-1`, ...),
+//! each signed in once (`scripts/token.sh`) before the first POST; an order is known by its key
+//! in its customer's scope (`load-customer-1.load-...-00000`).
 //! Like a well-behaved client (and the AWS SDKs), each POST answered "try again" (429, 5xx) or not
 //! answered at all is sent again, up to `--retries` times, after a backoff with full jitter (1, 2,
 //! 4, ... s, at most 20): safe, because placing an order is idempotent by its id. An order's
@@ -34,7 +38,7 @@ use chrono::{DateTime, Utc};
 use e2e::{World, unique_id};
 use serde_json::json;
 
-const USAGE: &str = "load-generator [--rate 20] [--duration 60] [--deadline 180] [--retries 6] [--quiet 5] [--markdown summary.md]\n\nNeeds a deployed stack (scripts/local-up.sh). Exits 1 if an order was lost, stuck, refused,\nunanswered and not stored, cancelled or ended twice.\n";
+const USAGE: &str = "load-generator [--rate 20] [--duration 60] [--deadline 180] [--retries 6] [--quiet 5]\n               [--customers 4] [--markdown summary.md]\n\nNeeds a deployed stack (scripts/local-up.sh). Exits 1 if an order was lost, stuck, refused,\nunanswered and not stored, cancelled or ended twice.\n";
 
 struct Options {
     rate: f64,
@@ -42,6 +46,7 @@ struct Options {
     deadline: f64,
     retries: u32,
     quiet: f64,
+    customers: usize,
     markdown: Option<String>,
 }
 
@@ -52,6 +57,7 @@ fn options() -> Options {
         deadline: 180.0,
         retries: 6,
         quiet: 5.0,
+        customers: 4,
         markdown: None,
     };
     let mut args = std::env::args().skip(1);
@@ -66,6 +72,7 @@ fn options() -> Options {
             "--deadline" => options.deadline = value().parse().expect("seconds"),
             "--retries" => options.retries = value().parse().expect("a number of retries"),
             "--quiet" => options.quiet = value().parse().expect("seconds"),
+            "--customers" => options.customers = value().parse().expect("a number of customers"),
             "--markdown" => options.markdown = Some(value()),
             "-h" | "--help" => {
                 print!("{USAGE}");
@@ -74,12 +81,13 @@ fn options() -> Options {
             other => panic!("unknown option {other}\n{USAGE}"),
         }
     }
+    assert!(options.customers > 0, "--customers must be at least 1");
     options
 }
 
 #[derive(Default)]
 struct Tally {
-    /// Order id -> when its POST was sent (every order sent).
+    /// Order key -> when its POST was sent (every order sent).
     sent_at: HashMap<String, DateTime<Utc>>,
     /// Answered 202.
     accepted: HashSet<String>,
@@ -89,13 +97,13 @@ struct Tally {
     retries: usize,
     /// Answered with another status.
     refused: Vec<String>,
-    /// Order id -> why no answer came.
+    /// Order key -> why no answer came.
     unanswered: HashMap<String, String>,
     /// Of the unanswered, those found in the event store: accepted, the answer lost.
     stored_unanswered: HashSet<String>,
-    /// Order id -> (its first end, how long after the POST).
+    /// Order key -> (its first end, how long after the POST).
     ended: HashMap<String, (String, Duration)>,
-    /// Order id -> how many ends reached the bus: more than one is an order ended twice.
+    /// Order key -> how many ends reached the bus: more than one is an order ended twice.
     ends_seen: HashMap<String, usize>,
     /// POST tasks that panicked: their order's fate is unknown.
     panicked: usize,
@@ -119,7 +127,7 @@ impl Tally {
     }
 }
 
-/// An end on the bus: the order's id, the event type and when it occurred.
+/// An end on the bus: the order's key, the event type and when it occurred.
 fn read_end(event: &serde_json::Value) -> (String, String, DateTime<Utc>) {
     let id = event["detail"]["data"]["orderId"]
         .as_str()
@@ -163,21 +171,37 @@ async fn main() {
     let world = Arc::new(World::connect().await);
     let run = unique_id("load");
     let total = (options.rate * options.duration).round() as usize;
+    // Signed in once each, before the load: a token per customer, not per request.
+    let customers: Arc<Vec<(String, String)>> = Arc::new(
+        (1..=options.customers)
+            .map(|n| {
+                let customer = world.customer(&format!("load-customer-{n}"));
+                let (_, authorization) = customer.authorization();
+                (customer.order_key(format!("{run}-")), authorization)
+            })
+            .collect(),
+    );
+    // Each customer's orders: their keys begin with the customer's scope, then the run.
+    let prefixes: Vec<serde_json::Value> = customers
+        .iter()
+        .map(|(prefix, _)| json!({"prefix": prefix}))
+        .collect();
     let ends = world
         .bus_probe_matching(json!({
             "detail-type": ["OrderCompleted", "OrderCancelled"],
-            "detail": {"data": {"orderId": [{"prefix": format!("{run}-")}]}}
+            "detail": {"data": {"orderId": prefixes}}
         }))
         .await;
     let tally = Arc::new(Mutex::new(Tally::default()));
     println!(
-        "{total} orders at {} per second for {} s against {} (run {run})",
-        options.rate, options.duration, world.stack.api
+        "{total} orders at {} per second for {} s by {} customers against {} (run {run})",
+        options.rate, options.duration, options.customers, world.stack.api
     );
 
     // The sender: one POST every 1/rate seconds, each on its own task.
     let sender = {
         let (world, tally, run) = (world.clone(), tally.clone(), run.clone());
+        let customers = customers.clone();
         let period = Duration::from_secs_f64(1.0 / options.rate);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
@@ -186,12 +210,23 @@ async fn main() {
             for n in 0..total {
                 tick.tick().await;
                 let id = format!("{run}-{n:05}");
+                // The customers take turns; the order is known by its key in its customer's
+                // scope, from the start (`{customer}.{run}-` followed by the number).
+                let (scope, authorization) = customers[n % customers.len()].clone();
+                let key = format!("{scope}{n:05}");
                 let (world, tally) = (world.clone(), tally.clone());
-                tally.lock().unwrap().sent_at.insert(id.clone(), Utc::now());
+                tally
+                    .lock()
+                    .unwrap()
+                    .sent_at
+                    .insert(key.clone(), Utc::now());
                 let retries = options.retries;
                 posts.push(tokio::spawn(async move {
                     let body = json!({"id": id, "amount": 10 + n % 90}).to_string();
-                    let mut reply = world.try_request("POST", "/orders", Some(&body), &[]).await;
+                    let headers = [("authorization", authorization.as_str())];
+                    let mut reply = world
+                        .try_request("POST", "/orders", Some(&body), &headers)
+                        .await;
                     for retry in 1..=retries {
                         match &reply {
                             Ok(answer) if !worth_retrying(answer.status) => break,
@@ -203,18 +238,21 @@ async fn main() {
                             tally.retried += usize::from(retry == 1);
                         }
                         tokio::time::sleep(backoff(retry)).await;
-                        reply = world.try_request("POST", "/orders", Some(&body), &[]).await;
+                        reply = world
+                            .try_request("POST", "/orders", Some(&body), &headers)
+                            .await;
                     }
                     let mut tally = tally.lock().unwrap();
                     match reply {
-                        Ok(reply) if reply.status == 202 => {
-                            tally.accepted.insert(id);
+                        // Accepted as the order the generator follows, under that key.
+                        Ok(reply) if reply.status == 202 && reply.body["id"] == key.as_str() => {
+                            tally.accepted.insert(key);
                         }
                         Ok(reply) => tally
                             .refused
-                            .push(format!("{id}: {} {}", reply.status, reply.body)),
+                            .push(format!("{key}: {} {}", reply.status, reply.body)),
                         Err(error) => {
-                            tally.unanswered.insert(id, error);
+                            tally.unanswered.insert(key, error);
                         }
                     }
                 }));

@@ -9,12 +9,18 @@ use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
 
 use super::*;
+use crate::auth::testing::{StaticKeys, TestIssuer};
 use crate::service::OrderService;
+
+/// Who `Api::send` signs requests as, unless they carry a token already.
+const CUSTOMER: &str = "c-1";
 
 struct Api {
     store: InMemoryEventStore,
     views: InMemoryOrderViews,
     service: OrderService<InMemoryEventStore, InMemoryOrderViews>,
+    issuer: TestIssuer,
+    auth: Authenticator<StaticKeys>,
 }
 
 struct Reply {
@@ -26,10 +32,13 @@ struct Reply {
 fn api() -> Api {
     let store = InMemoryEventStore::default();
     let views = InMemoryOrderViews::default();
+    let issuer = TestIssuer::new();
     Api {
         service: OrderService::new(store.clone(), views.clone()),
         store,
         views,
+        auth: issuer.authenticator(),
+        issuer,
     }
 }
 
@@ -42,9 +51,31 @@ fn request(method: &str, path: &str, body: &str) -> Request {
         .with_raw_http_path(path)
 }
 
+fn signed(mut request: Request, token: &str) -> Request {
+    request.headers_mut().insert(
+        header::AUTHORIZATION,
+        HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+    );
+    request
+}
+
 impl Api {
+    /// Sends a request signed as `CUSTOMER` unless it has an `Authorization` header already.
     async fn send(&self, request: Request) -> Reply {
-        let response = handle(&self.service, request).await;
+        let request = match request.headers().contains_key(header::AUTHORIZATION) {
+            true => request,
+            false => signed(request, &self.issuer.token(CUSTOMER)),
+        };
+        self.send_unsigned(request).await
+    }
+
+    async fn send_as(&self, customer: &str, request: Request) -> Reply {
+        self.send(signed(request, &self.issuer.token(customer)))
+            .await
+    }
+
+    async fn send_unsigned(&self, request: Request) -> Reply {
+        let response = handle(&self.service, &self.auth, request).await;
         let body = match response.body() {
             Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
             other => panic!("expected a text body, got {other:?}"),
@@ -101,18 +132,18 @@ async fn post_accepts_an_order_and_stores_its_order_created_event() {
     let reply = api.post(r#"{"id":101,"amount":100}"#).await;
 
     assert_eq!(reply.status, StatusCode::ACCEPTED);
-    assert_eq!(reply.body["id"], json!(101));
+    assert_eq!(reply.body["id"], "c-1.101", "scoped to the customer");
     assert_eq!(reply.body["status"], "CREATED");
     let correlation_id = reply.body["correlationId"].as_str().unwrap().to_owned();
     assert!(uuid::Uuid::parse_str(&correlation_id).is_ok());
-    assert_eq!(reply.headers["location"], "/orders/101");
+    assert_eq!(reply.headers["location"], "/orders/c-1.101");
     assert_eq!(reply.headers["x-correlation-id"], correlation_id.as_str());
 
     let stored = api.store.events();
     assert_eq!(stored.len(), 1);
     assert_eq!(
         (stored[0].aggregate_id.as_str(), stored[0].version),
-        ("101", 1)
+        ("c-1.101", 1)
     );
     assert_eq!(stored[0].source, "order-service");
     let envelope = &api.stored()[0];
@@ -122,7 +153,9 @@ async fn post_accepts_an_order_and_stores_its_order_created_event() {
     let detail: Value = serde_json::from_str(&stored[0].detail).unwrap();
     assert_eq!(
         detail["data"],
-        json!({"orderId": 101, "amount": 100, "currency": "USD"})
+        json!({"orderId": "c-1.101", "amount": 100, "currency": "USD",
+               "customerId": "c-1", "placedBy": "c-1"}),
+        "the customer and who placed it come from the token"
     );
 }
 
@@ -133,8 +166,8 @@ async fn the_original_demo_path_works_too() {
         .send(request("POST", "/order", r#"{"id":"A-1","amount":5.5}"#))
         .await;
     assert_eq!(reply.status, StatusCode::ACCEPTED);
-    assert_eq!(reply.body["id"], "A-1");
-    assert_eq!(reply.headers["location"], "/orders/A-1");
+    assert_eq!(reply.body["id"], "c-1.A-1");
+    assert_eq!(reply.headers["location"], "/orders/c-1.A-1");
 }
 
 #[tokio::test]
@@ -202,9 +235,10 @@ async fn a_body_over_64_kib_is_refused() {
 async fn placing_the_same_order_again_gives_the_same_answer_and_no_second_event() {
     let api = api();
     let first = api.post(r#"{"id":101,"amount":100}"#).await;
-    // The same order, written differently, and with no correlation id of its own.
+    // The same order, written differently (the id as a string names the same scoped order),
+    // naming its customer, and with no correlation id of its own.
     let again = api
-        .post(r#"{ "amount": 100.00, "id": 101, "currency": "USD" }"#)
+        .post(r#"{ "amount": 100.00, "id": "101", "currency": "USD", "customerId": "c-1" }"#)
         .await;
 
     assert_eq!(again.status, StatusCode::ACCEPTED);
@@ -217,7 +251,10 @@ async fn placing_the_same_order_again_gives_the_same_answer_and_no_second_event(
 async fn the_same_id_with_other_contents_is_a_conflict() {
     let api = api();
     api.post(r#"{"id":101,"amount":100}"#).await;
-    for body in [r#"{"id":101,"amount":200}"#, r#"{"id":"101","amount":100}"#] {
+    for body in [
+        r#"{"id":101,"amount":200}"#,
+        r#"{"id":101,"amount":100,"channel":"web"}"#,
+    ] {
         let reply = api.post(body).await;
         assert_eq!(reply.status, StatusCode::CONFLICT, "{body}");
         assert_eq!(reply.body["error"], "conflict");
@@ -226,28 +263,33 @@ async fn the_same_id_with_other_contents_is_a_conflict() {
 }
 
 #[tokio::test]
-async fn get_shows_the_order_view_once_the_projection_caught_up() {
+async fn get_right_after_post_reads_the_order_before_its_view_exists() {
     let api = api();
-    api.post(r#"{"id":101,"amount":100,"customerId":"c-9"}"#)
-        .await;
-    let reply = api.send(request("GET", "/orders/101", "")).await;
-    assert_eq!(
-        reply.status,
-        StatusCode::NOT_FOUND,
-        "eventually consistent: not there yet"
+    api.post(r#"{"id":101,"amount":100}"#).await;
+    assert!(
+        api.views.get("c-1.101").await.unwrap().is_none(),
+        "no view yet"
     );
+
+    for path in ["/orders/101", "/orders/c-1.101"] {
+        let reply = api.send(request("GET", path, "")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert_eq!(reply.body["id"], "c-1.101");
+        assert_eq!(reply.body["status"], "CREATED");
+        assert_eq!(reply.body["version"], 1);
+    }
     api.catch_up().await;
     let reply = api.send(request("GET", "/orders/101", "")).await;
 
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.body["id"], json!(101));
+    assert_eq!(reply.body["id"], "c-1.101");
     assert_eq!(reply.body["amount"], json!(100));
     assert_eq!(reply.body["currency"], "USD");
-    assert_eq!(reply.body["customerId"], "c-9");
+    assert_eq!(reply.body["customerId"], "c-1");
     assert_eq!(reply.body["status"], "CREATED");
     assert_eq!(reply.body["version"], 1);
     assert_eq!(reply.body["events"][0]["eventType"], "OrderCreated");
-    assert_eq!(reply.body["events"][0]["eventVersion"], 2);
+    assert_eq!(reply.body["events"][0]["eventVersion"], 3);
     let created_at = reply.body["createdAt"].as_str().unwrap();
     assert!(
         chrono::DateTime::parse_from_rfc3339(created_at).is_ok(),
@@ -262,7 +304,7 @@ async fn get_of_an_unknown_order_is_404_and_of_a_malformed_id_400() {
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert_eq!(reply.body["error"], "not_found");
 
-    let reply = api.send(request("GET", "/orders/bad.id", "")).await;
+    let reply = api.send(request("GET", "/orders/a.b.c", "")).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.body["errors"][0]["field"], "id");
 }
@@ -287,7 +329,7 @@ async fn unknown_routes_and_methods_get_json_errors() {
 #[tokio::test]
 async fn the_api_serves_its_openapi_document() {
     let api = api();
-    let response = handle(&api.service, request("GET", "/openapi.yaml", "")).await;
+    let response = handle(&api.service, &api.auth, request("GET", "/openapi.yaml", "")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/yaml");
     let Body::Text(text) = response.body() else {
@@ -318,7 +360,11 @@ async fn a_real_api_gateway_proxy_event_is_routed_without_its_stage() {
         "resource": "/{proxy+}",
         "path": "/orders",
         "httpMethod": "POST",
-        "headers": {"Content-Type": "application/x-www-form-urlencoded", "Host": "abc.execute-api.us-east-1.amazonaws.com"},
+        "headers": {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Host": "abc.execute-api.us-east-1.amazonaws.com",
+            "Authorization": format!("Bearer {}", api.issuer.token("c-7")),
+        },
         "multiValueHeaders": {},
         "queryStringParameters": null,
         "multiValueQueryStringParameters": null,
@@ -336,6 +382,7 @@ async fn a_real_api_gateway_proxy_event_is_routed_without_its_stage() {
     let reply = api.send(request).await;
 
     assert_eq!(reply.status, StatusCode::ACCEPTED);
+    assert_eq!(reply.body["id"], "c-7.101");
     assert_eq!(
         api.stored()[0].metadata.causation_id,
         "req-42",
@@ -360,8 +407,11 @@ async fn a_customers_orders_are_listed_newest_first_a_page_at_a_time() {
         assert_eq!(api.post(&body).await.status, StatusCode::ACCEPTED);
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
-    api.post(r#"{"id":"other","amount":1,"customerId":"c-2"}"#)
-        .await;
+    api.send_as(
+        "c-2",
+        request("POST", "/orders", r#"{"id":"other","amount":1}"#),
+    )
+    .await;
     api.catch_up().await;
 
     let first = api
@@ -379,7 +429,7 @@ async fn a_customers_orders_are_listed_newest_first_a_page_at_a_time() {
             .map(|o| o["id"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(ids(&first), ["o-3", "o-2"]);
+    assert_eq!(ids(&first), ["c-1.o-3", "c-1.o-2"]);
     let cursor = first.body["nextCursor"]
         .as_str()
         .expect("a cursor to the next page")
@@ -391,14 +441,18 @@ async fn a_customers_orders_are_listed_newest_first_a_page_at_a_time() {
             &[("limit", "2"), ("cursor", &cursor)],
         ))
         .await;
-    assert_eq!(ids(&second), ["o-1"]);
+    assert_eq!(ids(&second), ["c-1.o-1"]);
     assert!(
         second.body.get("nextCursor").is_none(),
         "the last page has no cursor"
     );
 
+    let operator = api.issuer.operator_token("ops");
     let none = api
-        .send(request("GET", "/customers/nobody/orders", ""))
+        .send(signed(
+            request("GET", "/customers/nobody/orders", ""),
+            &operator,
+        ))
         .await;
     assert_eq!(none.body, json!({"orders": []}));
 }
@@ -426,4 +480,143 @@ async fn listing_refuses_bad_parameters_by_name() {
     assert_eq!(reply.body["errors"][0]["field"], "customerId");
     let reply = api.send(request("POST", "/customers/c-1/orders", "")).await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn every_route_but_the_api_document_needs_a_token_and_nothing_is_written_without_one() {
+    let api = api();
+    let mut expired = TestIssuer::claims(CUSTOMER);
+    expired["exp"] = json!(chrono::Utc::now().timestamp() - 600);
+    let expired = api.issuer.sign(&expired);
+    let routes = [
+        ("POST", "/orders", r#"{"id":101,"amount":100}"#),
+        ("POST", "/order", r#"{"id":101,"amount":100}"#),
+        ("GET", "/orders/101", ""),
+        ("GET", "/customers/c-1/orders", ""),
+        ("GET", "/nowhere", ""),
+    ];
+    for (method, path, body) in routes {
+        let reply = api.send_unsigned(request(method, path, body)).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+        assert_eq!(reply.body["error"], "unauthorized");
+        assert_eq!(reply.headers["www-authenticate"], "Bearer");
+        for token in ["garbage", expired.as_str()] {
+            let reply = api.send(signed(request(method, path, body), token)).await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+            let challenge = reply.headers["www-authenticate"].to_str().unwrap();
+            assert!(
+                challenge.starts_with(r#"Bearer error="invalid_token""#),
+                "{challenge}"
+            );
+        }
+    }
+    assert!(api.store.events().is_empty());
+}
+
+#[tokio::test]
+async fn a_body_naming_another_customer_is_a_403_and_writes_nothing() {
+    let api = api();
+    let reply = api
+        .post(r#"{"id":101,"amount":100,"customerId":"c-2"}"#)
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(reply.body["error"], "forbidden");
+    assert!(api.store.events().is_empty());
+}
+
+#[tokio::test]
+async fn another_customers_order_is_answered_like_a_missing_one() {
+    let api = api();
+    api.post(r#"{"id":101,"amount":100}"#).await;
+    let missing = api.send(request("GET", "/orders/c-1.999", "")).await;
+    for path in ["/orders/c-1.101", "/orders/101"] {
+        let reply = api.send_as("c-2", request("GET", path, "")).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(reply.body["error"], missing.body["error"]);
+    }
+    api.catch_up().await;
+    let reply = api
+        .send_as("c-2", request("GET", "/orders/c-1.101", ""))
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "from the view too");
+}
+
+#[tokio::test]
+async fn a_customer_lists_only_their_own_orders() {
+    let api = api();
+    let reply = api
+        .send_as("c-2", request("GET", "/customers/c-1/orders", ""))
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(reply.body["error"], "forbidden");
+}
+
+#[tokio::test]
+async fn customers_order_ids_never_collide_so_nobody_can_block_an_id() {
+    let api = api();
+    let first = api
+        .send_as(
+            "c-2",
+            request("POST", "/orders", r#"{"id":101,"amount":5}"#),
+        )
+        .await;
+    assert_eq!(first.body["id"], "c-2.101");
+    let owner = api.post(r#"{"id":101,"amount":100}"#).await;
+    assert_eq!(owner.status, StatusCode::ACCEPTED, "not a conflict");
+    assert_eq!(owner.body["id"], "c-1.101");
+    assert_eq!(api.store.events().len(), 2);
+}
+
+#[tokio::test]
+async fn an_operator_reads_every_customers_orders() {
+    let api = api();
+    api.post(r#"{"id":101,"amount":100}"#).await;
+    api.catch_up().await;
+    let operator = api.issuer.operator_token("ops");
+    let reply = api
+        .send(signed(request("GET", "/orders/c-1.101", ""), &operator))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let reply = api
+        .send(signed(
+            request("GET", "/customers/c-1/orders", ""),
+            &operator,
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["orders"][0]["id"], "c-1.101");
+}
+
+#[tokio::test]
+async fn get_reads_the_event_store_when_the_view_is_behind() {
+    use domain::Causation;
+    use domain::order::OrderCommand;
+    use domain::order::repository::OrderRepository;
+
+    let api = api();
+    api.post(r#"{"id":101,"amount":100}"#).await;
+    api.catch_up().await;
+    let causation = Causation {
+        correlation_id: "corr".into(),
+        causation_id: "payment".into(),
+        producer: "update-order".into(),
+    };
+    OrderRepository::new(api.store.clone())
+        .execute(
+            "c-1.101",
+            &OrderCommand::Complete {
+                payment_id: "pay-1".into(),
+            },
+            &causation,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        api.views.get("c-1.101").await.unwrap().unwrap().status,
+        OrderStatus::Created,
+        "the view is behind"
+    );
+    let reply = api.send(request("GET", "/orders/101", "")).await;
+    assert_eq!(reply.body["status"], "COMPLETED");
+    assert_eq!(reply.body["version"], 2);
 }

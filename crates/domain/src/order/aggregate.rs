@@ -16,6 +16,21 @@ pub struct NewOrder {
     pub customer_id: Option<String>,
     pub items: Vec<LineItem>,
     pub channel: Option<Channel>,
+    /// The subject of the token the order was placed with.
+    pub placed_by: Option<String>,
+}
+
+impl NewOrder {
+    /// The order as placed by a signed-in customer: scoped to them (`OrderId::scoped`), in their
+    /// name, and saying whose token placed it.
+    pub fn placed_by(self, customer_id: &str, subject: &str) -> NewOrder {
+        NewOrder {
+            id: OrderId::scoped(customer_id, &self.id),
+            customer_id: Some(customer_id.to_owned()),
+            placed_by: Some(subject.to_owned()),
+            ..self
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,6 +131,7 @@ impl Order {
                 customer_id: new.customer_id,
                 items: new.items,
                 channel: new.channel,
+                placed_by: new.placed_by,
             })]),
             (OrderCommand::Create(_), Some(_)) => Err(OrderError::AlreadyExists),
             (_, None) => Err(OrderError::NotFound),
@@ -173,6 +189,7 @@ mod tests {
             customer_id: Some("c-1".into()),
             items: vec![],
             channel: Some(Channel::Web),
+            placed_by: None,
         }
     }
 
@@ -185,6 +202,7 @@ mod tests {
             customer_id: new.customer_id,
             items: new.items,
             channel: new.channel,
+            placed_by: new.placed_by,
         })
     }
 

@@ -32,9 +32,12 @@ pub enum Channel {
 }
 
 /// The version of `OrderCreated` this code writes.
-pub const ORDER_CREATED_VERSION: u32 = 2;
+pub const ORDER_CREATED_VERSION: u32 = 3;
 
-/// An order was accepted. Version 2: `currency` is always present, `channel` may be.
+/// An order was accepted. Version 3: the order is scoped to its customer, who is who signed in
+/// (`customerId`), and `placedBy` names the token's subject. Version 2 (`currency` always present,
+/// `channel` optional) reads into the same shape, without `placedBy`: those orders were placed
+/// before sign-in, and their `customerId` is whatever the body said.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderCreated {
@@ -47,6 +50,9 @@ pub struct OrderCreated {
     pub items: Vec<LineItem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
+    /// The subject (`sub`) of the token the order was placed with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placed_by: Option<String>,
 }
 
 /// `OrderCreated` version 1, as earlier releases stored and published it: `currency` could be
@@ -73,6 +79,7 @@ impl From<OrderCreatedV1> for OrderCreated {
             customer_id: v1.customer_id,
             items: v1.items,
             channel: None,
+            placed_by: None,
         }
     }
 }
@@ -121,7 +128,7 @@ impl OrderEvent {
             // current one.
             ("OrderCreated", 1) => serde_json::from_str::<OrderCreatedV1>(data)
                 .map(|v1| OrderEvent::Created(v1.into())),
-            ("OrderCreated", ORDER_CREATED_VERSION) => {
+            ("OrderCreated", 2 | ORDER_CREATED_VERSION) => {
                 serde_json::from_str(data).map(OrderEvent::Created)
             }
             ("OrderCompleted", 1) => serde_json::from_str(data).map(OrderEvent::Completed),

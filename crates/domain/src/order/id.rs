@@ -4,9 +4,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// An order id as the client gave it: a positive integer (`{"id":101}`, as in the original demo)
-/// or a string of 1-64 letters, digits, `_` or `-`. Events carry it in the same JSON type the
-/// client used; the event store keys the order by its text form.
+/// An order id. Clients name their orders with a positive integer (`{"id":101}`, as in the
+/// original demo) or a string of 1-64 letters, digits, `_` or `-`; the API stores an order under
+/// its customer's scope (`OrderId::scoped`), so that one customer's ids never collide with, reveal
+/// or block another's. Orders stored before scoping keep the id their client gave, in the JSON
+/// type it used. The event store keys an order by the text form.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum OrderId {
@@ -19,16 +21,28 @@ pub enum OrderId {
 pub const MAX_NUMERIC_ID: u64 = 9_007_199_254_740_991;
 
 impl OrderId {
+    /// The id of the order a customer names `client_id`: `"alice.101"`. The dot appears in
+    /// neither part, so the pair can always be told apart again.
+    pub fn scoped(customer_id: &str, client_id: &OrderId) -> OrderId {
+        OrderId::Text(format!("{customer_id}{SCOPE_SEPARATOR}{client_id}"))
+    }
+
     /// The key of the order's stream in the event store, and the `{id}` of `/orders/{id}`.
     pub fn key(&self) -> String {
         self.to_string()
     }
 
-    /// Whether `text` could be the key of an order (either form of id).
+    /// Whether `text` could be the key of an order: a client's id, or a scoped one.
     pub fn is_valid_key(text: &str) -> bool {
-        is_identifier(text)
+        match text.split_once(SCOPE_SEPARATOR) {
+            Some((customer, id)) => is_identifier(customer) && is_identifier(id),
+            None => is_identifier(text),
+        }
     }
 }
+
+/// Between the customer and the client's id in a scoped order id.
+pub const SCOPE_SEPARATOR: char = '.';
 
 impl fmt::Display for OrderId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -56,6 +70,22 @@ mod tests {
     fn keys_are_the_text_form() {
         assert_eq!(OrderId::Number(101).key(), "101");
         assert_eq!(OrderId::Text("ord-7_A".into()).key(), "ord-7_A");
+    }
+
+    #[test]
+    fn scoped_ids_name_the_customer_then_the_clients_id() {
+        let id = OrderId::scoped("alice", &OrderId::Number(101));
+        assert_eq!(id, OrderId::Text("alice.101".into()));
+        assert!(OrderId::is_valid_key(&id.key()));
+    }
+
+    #[test]
+    fn keys_have_at_most_one_scope() {
+        assert!(OrderId::is_valid_key("101"));
+        assert!(OrderId::is_valid_key("alice.ord-7"));
+        for bad in ["alice.", ".101", "a.b.c", "alice..101", "a/b"] {
+            assert!(!OrderId::is_valid_key(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -12,6 +12,6 @@ pub use events::{
     Channel, LineItem, ORDER_CREATED_VERSION, ORDER_SERVICE, OrderCancelled, OrderCompleted,
     OrderCreated, OrderEvent,
 };
-pub use id::{MAX_NUMERIC_ID, OrderId, is_identifier};
+pub use id::{MAX_NUMERIC_ID, OrderId, SCOPE_SEPARATOR, is_identifier};
 pub use validation::{FieldError, IDENTIFIER_RULE, MAX_BODY_BYTES, parse_new_order};
 pub use view::{OrderView, Projected, ProjectionError, ViewEvent};

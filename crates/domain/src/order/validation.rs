@@ -89,6 +89,7 @@ pub fn parse_new_order(body: &[u8]) -> Result<NewOrder, Vec<FieldError>> {
                 customer_id,
                 items,
                 channel,
+                placed_by: None,
             })
         }
         _ => Err(errors),
