@@ -1,5 +1,10 @@
-//! The event store's DynamoDB stream as Lambda delivers it: the stored events in a batch, and
-//! the answer that makes Lambda retry only the records that failed.
+//! The event store's DynamoDB stream as Lambda delivers it, and the one way a consumer of it
+//! handles a batch: [`process_batch`] reads the stored events, hands them to the consumer's work,
+//! and answers Lambda with exactly the records to retry, in stream order.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::hash::Hash;
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -7,45 +12,76 @@ use domain::RecordedEvent;
 
 use crate::EventItem;
 
-/// One stored event from a stream batch.
+/// A stored event to work on, with the id its caller knows it by: for a stream batch the
+/// record's sequence number, which is what Lambda needs to retry it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StreamedEvent {
-    /// The record's sequence number: what Lambda needs to retry it.
-    pub sequence_number: String,
-    /// The event, or why the record could not be read as one (a poison record: report it as
-    /// failed, so it is retried and then parked in the mapping's dead-letter queue).
-    pub event: Result<RecordedEvent, String>,
+pub struct StreamedEvent<Id = String> {
+    pub id: Id,
+    pub event: RecordedEvent,
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("stream record without a sequence number: it cannot be retried alone")]
 pub struct MissingSequenceNumber;
 
-/// The events the batch's INSERT records hold, in stream order. Other records are left out:
-/// the mappings' filters pass INSERTs only, and checking again here keeps a MODIFY (an event
-/// marked as published) from ever being taken for a new event, whatever the filter says.
-pub fn inserted_events(batch: Event) -> Result<Vec<StreamedEvent>, MissingSequenceNumber> {
-    batch
-        .records
-        .into_iter()
-        .filter(|record| record.event_name == "INSERT")
-        .map(streamed_event)
-        .collect()
+/// Handles one stream batch: the events of its INSERT records go to `work`, which returns the
+/// ids of those to retry; a record that is not a readable event is retried too (and, failing
+/// again, parked in the mapping's dead-letter queue), never dropped. Other records are left
+/// out: the mappings' filters pass INSERTs only, and checking again here keeps a MODIFY (an
+/// event marked as published) from ever being taken for a new event, whatever the filter says.
+pub async fn process_batch<W, Fut>(
+    batch: Event,
+    work: W,
+) -> Result<DynamoDbEventResponse, MissingSequenceNumber>
+where
+    W: FnOnce(Vec<StreamedEvent>) -> Fut,
+    Fut: Future<Output = Vec<String>>,
+{
+    let mut stream_order = Vec::with_capacity(batch.records.len());
+    let mut unreadable = Vec::new();
+    let mut events = Vec::with_capacity(batch.records.len());
+    for record in batch.records {
+        if record.event_name != "INSERT" {
+            continue;
+        }
+        let (sequence_number, event) = read(record)?;
+        stream_order.push(sequence_number.clone());
+        match event {
+            Ok(event) => events.push(StreamedEvent {
+                id: sequence_number,
+                event,
+            }),
+            Err(reason) => {
+                tracing::error!(%sequence_number, %reason, "unreadable stream record");
+                unreadable.push(sequence_number);
+            }
+        }
+    }
+    let failed: HashSet<String> = work(events).await.into_iter().chain(unreadable).collect();
+    Ok(retry(in_order(&stream_order, &failed)))
 }
 
-fn streamed_event(record: EventRecord) -> Result<StreamedEvent, MissingSequenceNumber> {
+fn read(
+    record: EventRecord,
+) -> Result<(String, Result<RecordedEvent, String>), MissingSequenceNumber> {
     let sequence_number = record.change.sequence_number.ok_or(MissingSequenceNumber)?;
     let event = EventItem::from_item(record.change.new_image)
         .and_then(EventItem::into_recorded)
         .map_err(|error| error.to_string());
-    Ok(StreamedEvent {
-        sequence_number,
-        event,
-    })
+    Ok((sequence_number, event))
+}
+
+/// The ids of `all` that are in `chosen`, in the order of `all`: failures are reported in the
+/// order the work came in, whatever order the work finished in.
+pub fn in_order<Id: Clone + Eq + Hash>(all: &[Id], chosen: &HashSet<Id>) -> Vec<Id> {
+    all.iter()
+        .filter(|id| chosen.contains(id))
+        .cloned()
+        .collect()
 }
 
 /// The batch response asking Lambda to retry exactly these records.
-pub fn retry(failed: impl IntoIterator<Item = String>) -> DynamoDbEventResponse {
+fn retry(failed: impl IntoIterator<Item = String>) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     response.batch_item_failures = failed
         .into_iter()

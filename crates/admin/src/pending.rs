@@ -8,6 +8,7 @@ use adapters::dynamodb::EventFilter;
 use adapters::stream::StreamedEvent;
 use adapters::{DynamoDbEventStore, EventBridgePublisher};
 use chrono::Utc;
+use domain::EventKey;
 use domain::envelope::format_timestamp;
 use outbox_processor::Outbox;
 
@@ -35,37 +36,44 @@ pub async fn publish_pending(
         pending.len(),
         format_timestamp(cutoff)
     ));
-    let records: Vec<StreamedEvent> = pending
-        .into_iter()
-        .map(|item| {
-            progress(format!(
-                "  {} order {} event {} {}",
-                item.occurred_at, item.aggregate_id, item.version, item.event_type
-            ));
-            StreamedEvent {
-                sequence_number: format!("{}/{}", item.aggregate_id, item.version),
-                event: item.into_recorded().map_err(|e| e.to_string()),
-            }
-        })
-        .collect();
     let mut report = PendingReport {
-        found: records.len(),
+        found: pending.len(),
         ..PendingReport::default()
     };
-    if dry_run || records.is_empty() {
+    let mut records: Vec<StreamedEvent<EventKey>> = Vec::with_capacity(pending.len());
+    let mut unreadable: Vec<EventKey> = Vec::new();
+    for item in pending {
+        progress(format!(
+            "  {} order {} event {} {}",
+            item.occurred_at, item.aggregate_id, item.version, item.event_type
+        ));
+        let key = EventKey {
+            aggregate_id: item.aggregate_id.clone(),
+            version: item.version,
+        };
+        match item.into_recorded() {
+            Ok(event) => records.push(StreamedEvent { id: key, event }),
+            Err(error) => {
+                progress(format!("  cannot read it: {error}"));
+                unreadable.push(key);
+            }
+        }
+    }
+    if dry_run || report.found == 0 {
         return Ok(report);
     }
     let relayed = outbox.relay(records).await;
     report.published = relayed.published;
-    report.failed = relayed.failed.len();
+    report.failed = relayed.failed.len() + unreadable.len();
     progress(format!(
         "{} published, {} already published meanwhile, {} failed",
-        relayed.published,
-        relayed.already_published,
-        relayed.failed.len()
+        relayed.published, relayed.already_published, report.failed
     ));
-    for key in relayed.failed {
-        progress(format!("  still pending: {key}"));
+    for key in relayed.failed.into_iter().chain(unreadable) {
+        progress(format!(
+            "  still pending: order {} event {}",
+            key.aggregate_id, key.version
+        ));
     }
     Ok(report)
 }

@@ -2,7 +2,7 @@
 
 pub mod outbox;
 
-use adapters::stream::{inserted_events, retry};
+use adapters::stream::process_batch;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use domain::ports::{EventPublisher, PublicationLog};
@@ -20,13 +20,16 @@ where
     L: PublicationLog,
 {
     let received = batch.records.len();
-    let report = outbox.relay(inserted_events(batch)?).await;
-    tracing::info!(
-        received,
-        published = report.published,
-        already_published = report.already_published,
-        failed = report.failed.len(),
-        "outbox batch relayed"
-    );
-    Ok(retry(report.failed))
+    Ok(process_batch(batch, |events| async move {
+        let report = outbox.relay(events).await;
+        tracing::info!(
+            received,
+            published = report.published,
+            already_published = report.already_published,
+            failed = report.failed.len(),
+            "outbox batch relayed"
+        );
+        report.failed
+    })
+    .await?)
 }

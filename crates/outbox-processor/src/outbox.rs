@@ -7,21 +7,32 @@
 //! published.
 
 use std::collections::HashSet;
+use std::hash::Hash;
 
-use adapters::stream::StreamedEvent;
+use adapters::stream::{StreamedEvent, in_order};
 use chrono::Utc;
 use domain::ports::{EventPublisher, PublicationLog, PublishOutcome};
 use domain::{EventKey, RecordedEvent};
 use futures::future::join_all;
 
 /// What happened to a batch.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct RelayReport {
+#[derive(Debug, PartialEq, Eq)]
+pub struct RelayReport<Id = String> {
     pub published: usize,
     /// Already on the bus from an earlier delivery of the same record.
     pub already_published: usize,
-    /// Sequence numbers of the records to retry, in input order.
-    pub failed: Vec<String>,
+    /// The ids of the events to retry, in input order.
+    pub failed: Vec<Id>,
+}
+
+impl<Id> Default for RelayReport<Id> {
+    fn default() -> Self {
+        RelayReport {
+            published: 0,
+            already_published: 0,
+            failed: Vec::new(),
+        }
+    }
 }
 
 pub struct Outbox<P, L> {
@@ -34,67 +45,60 @@ impl<P: EventPublisher, L: PublicationLog> Outbox<P, L> {
         Outbox { publisher, log }
     }
 
-    pub async fn relay(&self, records: Vec<StreamedEvent>) -> RelayReport {
+    /// Publishes the events not yet on the bus and marks them; `Id` is whatever the caller
+    /// knows each event by (a stream record's sequence number, an operator's event key).
+    pub async fn relay<Id: Clone + Eq + Hash>(
+        &self,
+        events: Vec<StreamedEvent<Id>>,
+    ) -> RelayReport<Id> {
         let mut report = RelayReport::default();
         let mut failed = HashSet::new();
-        let mut pending = Vec::with_capacity(records.len());
-        for record in &records {
-            match &record.event {
-                Ok(event) => pending.push((record.sequence_number.as_str(), event)),
-                Err(reason) => {
-                    // Retried, then sent to the mapping's dead-letter queue: never dropped.
-                    tracing::error!(sequence_number = %record.sequence_number, %reason, "unreadable outbox record");
-                    failed.insert(record.sequence_number.as_str());
-                }
-            }
-        }
+        let mut pending: Vec<&StreamedEvent<Id>> = events.iter().collect();
 
-        let keys: Vec<EventKey> = pending.iter().map(|(_, event)| event.key()).collect();
+        let keys: Vec<EventKey> = pending
+            .iter()
+            .map(|streamed| streamed.event.key())
+            .collect();
         match self.log.published(&keys).await {
-            Ok(published) => pending.retain(|(_, event)| {
-                let done = published.contains(&event.key());
+            Ok(published) => pending.retain(|streamed| {
+                let done = published.contains(&streamed.event.key());
                 report.already_published += usize::from(done);
                 !done
             }),
             Err(error) => {
                 tracing::error!(%error, "cannot read publication state; retrying the batch");
-                failed.extend(
-                    pending
-                        .drain(..)
-                        .map(|(sequence_number, _)| sequence_number),
-                );
+                failed.extend(pending.drain(..).map(|streamed| streamed.id.clone()));
             }
         }
 
-        let batches: Vec<&[(&str, &RecordedEvent)]> = self
+        let batches: Vec<&[&StreamedEvent<Id>]> = self
             .publisher
-            .batch_ranges(pending.iter().map(|(_, event)| *event))
+            .batch_ranges(pending.iter().map(|streamed| &streamed.event))
             .into_iter()
             .map(|range| &pending[range])
             .collect();
         let outcomes = join_all(batches.iter().map(|batch| self.publish(batch))).await;
         for (batch, outcome) in batches.iter().zip(outcomes) {
-            for ((sequence_number, _), published) in batch.iter().zip(outcome) {
+            for (streamed, published) in batch.iter().zip(outcome) {
                 if published {
                     report.published += 1;
                 } else {
-                    failed.insert(sequence_number);
+                    failed.insert(streamed.id.clone());
                 }
             }
         }
 
-        report.failed = records
-            .iter()
-            .map(|record| record.sequence_number.as_str())
-            .filter(|sequence_number| failed.contains(sequence_number))
-            .map(str::to_owned)
-            .collect();
+        let ids: Vec<Id> = events.iter().map(|streamed| streamed.id.clone()).collect();
+        report.failed = in_order(&ids, &failed);
         report
     }
 
     /// Publishes one batch and records what reached the bus; `true` per entry that did.
-    async fn publish(&self, batch: &[(&str, &RecordedEvent)]) -> Vec<bool> {
-        let events: Vec<RecordedEvent> = batch.iter().map(|(_, event)| (*event).clone()).collect();
+    async fn publish<Id>(&self, batch: &[&StreamedEvent<Id>]) -> Vec<bool> {
+        let events: Vec<RecordedEvent> = batch
+            .iter()
+            .map(|streamed| streamed.event.clone())
+            .collect();
         let outcomes = match self.publisher.publish(&events).await {
             Ok(outcomes) => outcomes,
             Err(error) => {

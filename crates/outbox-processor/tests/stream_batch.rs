@@ -62,3 +62,28 @@ async fn relays_inserts_and_reports_unreadable_records_for_retry() {
     assert_eq!(published[0], created);
     assert!(store.published_at(&created.key()).is_some());
 }
+
+#[tokio::test]
+async fn an_unreadable_record_is_reported_and_does_not_hold_up_the_others() {
+    let store = InMemoryEventStore::default();
+    let (first, second) = (order_created(102), order_created(103));
+    store.append(std::slice::from_ref(&first)).await.unwrap();
+    store.append(std::slice::from_ref(&second)).await.unwrap();
+    let mut broken = stream_record("INSERT", "00001-bad", &first);
+    broken["dynamodb"]["NewImage"]["version"] = json!({"S": "not a number"});
+    let event: Event = serde_json::from_value(json!({
+        "Records": [stream_record("INSERT", "00001", &first), broken, stream_record("INSERT", "00002", &second)]
+    }))
+    .unwrap();
+
+    let bus = InMemoryBus::default();
+    let response = handle_batch(&Outbox::new(bus.clone(), store), event)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        serde_json::to_value(response).unwrap(),
+        json!({"batchItemFailures": [{"itemIdentifier": "00001-bad"}]})
+    );
+    assert_eq!(bus.published().len(), 2);
+}

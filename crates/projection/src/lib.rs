@@ -6,9 +6,9 @@
 //! failure, retried until the missing one is in. The failed record is reported to Lambda, which
 //! retries from it; the mapping parks what keeps failing in its dead-letter queue.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use adapters::stream::{StreamedEvent, inserted_events, retry};
+use adapters::stream::{StreamedEvent, in_order, process_batch};
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use domain::order::{OrderEvent, OrderView, Projected};
@@ -23,7 +23,7 @@ pub struct ProjectionReport {
     pub applied: usize,
     /// Events the views already held.
     pub unchanged: usize,
-    /// Sequence numbers of the records to retry, in stream order.
+    /// The ids of the events to retry, in stream order.
     pub failed: Vec<String>,
 }
 
@@ -38,66 +38,57 @@ impl<V: OrderViews> Projection<V> {
 
     pub async fn handle_batch(&self, batch: Event) -> Result<DynamoDbEventResponse, Error> {
         let received = batch.records.len();
-        let report = self.project(inserted_events(batch)?).await;
-        tracing::info!(
-            received,
-            applied = report.applied,
-            unchanged = report.unchanged,
-            failed = report.failed.len(),
-            "projection batch applied"
-        );
-        Ok(retry(report.failed))
+        Ok(process_batch(batch, |events| async move {
+            let report = self.project(events).await;
+            tracing::info!(
+                received,
+                applied = report.applied,
+                unchanged = report.unchanged,
+                failed = report.failed.len(),
+                "projection batch applied"
+            );
+            report.failed
+        })
+        .await?)
     }
 
-    pub async fn project(&self, records: Vec<StreamedEvent>) -> ProjectionReport {
-        let mut by_order: Vec<(String, Vec<&StreamedEvent>)> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut unreadable = Vec::new();
-        for record in &records {
-            match &record.event {
-                Ok(event) => {
-                    let slot = *index.entry(event.aggregate_id.clone()).or_insert_with(|| {
-                        by_order.push((event.aggregate_id.clone(), Vec::new()));
-                        by_order.len() - 1
-                    });
-                    by_order[slot].1.push(record);
-                }
-                Err(reason) => {
-                    tracing::error!(sequence_number = %record.sequence_number, %reason, "unreadable record");
-                    unreadable.push(record.sequence_number.clone());
-                }
-            }
+    pub async fn project(&self, events: Vec<StreamedEvent>) -> ProjectionReport {
+        let mut by_order: Vec<(&str, Vec<&StreamedEvent>)> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for streamed in &events {
+            let order = streamed.event.aggregate_id.as_str();
+            let slot = *index.entry(order).or_insert_with(|| {
+                by_order.push((order, Vec::new()));
+                by_order.len() - 1
+            });
+            by_order[slot].1.push(streamed);
         }
         let outcomes = join_all(
             by_order
                 .iter()
-                .map(|(key, records)| self.project_order(key, records)),
+                .map(|(key, events)| self.project_order(key, events)),
         )
         .await;
 
         let mut report = ProjectionReport::default();
-        let mut failed: Vec<String> = unreadable;
+        let mut failed = HashSet::new();
         for outcome in outcomes {
             report.applied += outcome.applied;
             report.unchanged += outcome.unchanged;
             failed.extend(outcome.failed);
         }
-        report.failed = records
-            .iter()
-            .map(|record| &record.sequence_number)
-            .filter(|sequence_number| failed.contains(sequence_number))
-            .cloned()
-            .collect();
+        let ids: Vec<String> = events.iter().map(|streamed| streamed.id.clone()).collect();
+        report.failed = in_order(&ids, &failed);
         report
     }
 
     /// Applies one order's records to its view and writes the view once.
-    async fn project_order(&self, key: &str, records: &[&StreamedEvent]) -> ProjectionReport {
+    async fn project_order(&self, key: &str, events: &[&StreamedEvent]) -> ProjectionReport {
         let mut outcome = ProjectionReport::default();
         let fail_from = |index: usize| {
-            records[index..]
+            events[index..]
                 .iter()
-                .map(|r| r.sequence_number.clone())
+                .map(|streamed| streamed.id.clone())
                 .collect()
         };
         let stored = match self.views.get(key).await {
@@ -111,10 +102,8 @@ impl<V: OrderViews> Projection<V> {
         let held = stored.as_ref().map_or(0, |v| v.version);
         let mut view = stored;
         let mut first_change = None;
-        for (index, record) in records.iter().enumerate() {
-            let Ok(recorded) = &record.event else {
-                continue;
-            };
+        for (index, streamed) in events.iter().enumerate() {
+            let recorded = &streamed.event;
             let projected = OrderEvent::from_recorded(recorded)
                 .map_err(|error| error.to_string())
                 .and_then(|event| {

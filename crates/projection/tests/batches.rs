@@ -4,14 +4,16 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use adapters::memory::{InMemoryOrderViews, recorded_order};
+use adapters::memory::{self, InMemoryOrderViews, recorded_order};
 use adapters::stream::StreamedEvent;
+use aws_lambda_events::event::dynamodb::Event;
 use chrono::Utc;
 use domain::RecordedEvent;
 use domain::order::{OrderEvent, OrderStatus, OrderView};
 use domain::ports::{InfrastructureError, OrderViews, Page, PageError, ViewWriteError};
 use projection::{Projection, ProjectionReport};
 use proptest::prelude::*;
+use serde_json::json;
 
 /// The recorded events of order `id`: created, then completed if `paid`.
 fn history(id: &str, paid: bool) -> Vec<RecordedEvent> {
@@ -23,8 +25,8 @@ fn records(events: &[&RecordedEvent]) -> Vec<StreamedEvent> {
         .iter()
         .enumerate()
         .map(|(i, event)| StreamedEvent {
-            sequence_number: format!("{:06}", i + 1),
-            event: Ok((*event).clone()),
+            id: format!("{:06}", i + 1),
+            event: (*event).clone(),
         })
         .collect()
 }
@@ -114,16 +116,25 @@ async fn a_failure_holds_back_the_rest_of_its_order_only() {
 #[tokio::test]
 async fn an_unreadable_record_is_reported() {
     let a = history("A", false);
-    let mut batch = records(&[&a[0]]);
-    batch.push(StreamedEvent {
-        sequence_number: "000002".into(),
-        event: Err("item is not an event".into()),
-    });
-    let report = Projection::new(InMemoryOrderViews::default())
-        .project(batch)
-        .await;
-    assert_eq!(report.failed, ["000002"]);
-    assert_eq!(report.applied, 1);
+    let mut unreadable = memory::stream_image(&a[0]);
+    unreadable["version"] = json!({"S": "not a number"});
+    let batch: Event = serde_json::from_value(json!({"Records": [
+        memory::stream_record("INSERT", "000001", memory::stream_image(&a[0])),
+        memory::stream_record("INSERT", "000002", unreadable),
+    ]}))
+    .unwrap();
+    let views = InMemoryOrderViews::default();
+
+    let response = Projection::new(views.clone())
+        .handle_batch(batch)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        serde_json::to_value(response).unwrap(),
+        json!({"batchItemFailures": [{"itemIdentifier": "000002"}]})
+    );
+    assert_eq!(views.get("A").await.unwrap().unwrap(), expected_view(&a));
 }
 
 /// Views whose writes conflict the first `conflicts` times, as if another writer got there.
@@ -212,7 +223,7 @@ proptest! {
             let end = (start + sizes.next().unwrap()).min(all.len());
             let report = runtime.block_on(projection.project(all[start..end].to_vec()));
             start = match report.failed.first() {
-                Some(first) => all.iter().position(|r| &r.sequence_number == first).unwrap(),
+                Some(first) => all.iter().position(|r| &r.id == first).unwrap(),
                 None => end,
             };
         }
