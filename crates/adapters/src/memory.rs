@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 use domain::idempotency::{Claim, IdempotencyStore};
 use domain::order::OrderView;
+use domain::payment::{Charge, ChargeOnRecord, PaymentLedger};
 use domain::ports::{
-    AppendError, Charge, ChargeOnRecord, EventPublisher, EventStore, InfrastructureError,
-    Notification, Notifier, OrderViews, Page, PageError, PaymentLedger, PublicationLog,
-    PublishOutcome, Snapshot, SnapshotStore, ViewWriteError,
+    AppendError, EventPublisher, EventStore, InfrastructureError, Notification, Notifier,
+    OrderViews, Page, PageError, PublicationLog, PublishOutcome, Snapshot, SnapshotStore,
+    ViewWriteError,
 };
 use domain::{EventKey, RecordedEvent};
 use uuid::Uuid;

@@ -343,7 +343,7 @@ mod payment_ledger_on_dynamodb {
     use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use domain::order::OrderId;
-    use domain::ports::{Charge, PaymentLedger};
+    use domain::payment::{Charge, PaymentLedger};
     use domain::{Currency, Money};
 
     fn charge() -> Charge {

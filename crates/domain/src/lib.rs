@@ -4,6 +4,7 @@
 //! Nothing here knows about AWS; see the `adapters` crate for that.
 
 pub mod currency;
+pub mod decode;
 pub mod envelope;
 pub mod events;
 pub mod idempotency;

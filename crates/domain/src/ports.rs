@@ -181,40 +181,6 @@ pub trait Notifier: Send + Sync {
     ) -> impl Future<Output = Result<String, InfrastructureError>> + Send;
 }
 
-/// A charge of an order, as the payment service records it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Charge {
-    pub order_id: crate::order::OrderId,
-    pub payment_id: String,
-    pub amount: crate::Money,
-    pub currency: crate::Currency,
-    pub customer_id: Option<String>,
-    pub correlation_id: String,
-    /// The event that asked for the charge (the order's `OrderCreated`).
-    pub causation_id: String,
-    pub charged_at: DateTime<Utc>,
-}
-
-/// The charge of an order as the ledger holds it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChargeOnRecord {
-    pub payment_id: String,
-    pub amount: crate::Money,
-    pub currency: crate::Currency,
-    /// Whether this call recorded it (false: the order had been charged before).
-    pub new: bool,
-}
-
-/// The payment service's record of charges: at most one per order.
-pub trait PaymentLedger: Send + Sync {
-    /// Records `charge` unless its order was charged already; returns the charge on record
-    /// (this one, or the earlier one).
-    fn record(
-        &self,
-        charge: &Charge,
-    ) -> impl Future<Output = Result<ChargeOnRecord, InfrastructureError>> + Send;
-}
-
 /// One page of a list, and where the next one starts (absent on the last page).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Page<T> {

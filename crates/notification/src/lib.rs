@@ -4,7 +4,8 @@ pub mod message;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use domain::EventEnvelope;
-use domain::events::{EventDecodeError, SystemEvent};
+use domain::decode::EventDecodeError;
+use domain::events::SystemEvent;
 use domain::idempotency::{IdempotencyError, IdempotencyStore, Idempotent, Outcome};
 use domain::ports::{InfrastructureError, Notifier};
 use serde_json::Value;

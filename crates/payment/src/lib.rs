@@ -9,7 +9,8 @@
 use chrono::Utc;
 use domain::idempotency::{IdempotencyError, IdempotencyStore, Idempotent, Outcome};
 use domain::order::{OrderCreated, OrderEvent};
-use domain::ports::{Charge, InfrastructureError, PaymentLedger};
+use domain::payment::{Charge, PaymentLedger};
+use domain::ports::InfrastructureError;
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
 

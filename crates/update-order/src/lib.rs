@@ -7,7 +7,7 @@
 //! own history.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use domain::events::{EventDecodeError, decode_detail};
+use domain::decode::{EventDecodeError, decode_detail};
 use domain::idempotency::{self, IdempotencyError, IdempotencyStore, Idempotent};
 use domain::order::repository::{ExecuteError, OrderRepository};
 use domain::order::{OrderCommand, OrderError};

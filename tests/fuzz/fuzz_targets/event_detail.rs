@@ -2,7 +2,7 @@
 //! payment event: an error for anything malformed or of an unknown version, never a panic.
 #![no_main]
 
-use domain::events::decode_detail;
+use domain::decode::decode_detail;
 use domain::order::OrderEvent;
 use domain::payment::PaymentEvent;
 use libfuzzer_sys::fuzz_target;

@@ -5,7 +5,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::envelope::format_timestamp;
-use domain::ports::{Charge, ChargeOnRecord, InfrastructureError, PaymentLedger};
+use domain::payment::{Charge, ChargeOnRecord, PaymentLedger};
+use domain::ports::InfrastructureError;
 use domain::{Currency, Money};
 use serde::{Deserialize, Serialize};
 

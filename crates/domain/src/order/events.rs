@@ -1,12 +1,11 @@
 //! The events of an order, each a versioned contract (schemas in `events/schemas/`).
 
-use serde::{Deserialize, Serialize, Serializer};
-use serde_json::value::RawValue;
+use serde::{Deserialize, Serialize};
 
 use super::OrderId;
 use crate::currency::Currency;
-use crate::envelope::{DomainEvent, EventEnvelope};
-use crate::events::{EventDecodeError, decode_detail};
+use crate::decode::{EventDecodeError, decode_detail, event_family};
+use crate::envelope::EventEnvelope;
 use crate::money::Money;
 use crate::recorded::RecordedEvent;
 
@@ -104,40 +103,18 @@ pub struct OrderCancelled {
     pub reason: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum OrderEvent {
-    Created(OrderCreated),
-    Completed(OrderCompleted),
-    Cancelled(OrderCancelled),
+event_family! {
+    /// An event of an order.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum OrderEvent {
+        Created(OrderCreated) = "OrderCreated" version ORDER_CREATED_VERSION
+            upcast { 1 => OrderCreatedV1, 2 => OrderCreated },
+        Completed(OrderCompleted) = "OrderCompleted" version 1,
+        Cancelled(OrderCancelled) = "OrderCancelled" version 1,
+    }
 }
 
 impl OrderEvent {
-    /// Reads the `data` of an envelope whose metadata names `event_type` and `event_version`.
-    pub fn decode(
-        event_type: &str,
-        event_version: u32,
-        data: &RawValue,
-    ) -> Result<Self, EventDecodeError> {
-        let malformed = |source| EventDecodeError::Malformed {
-            event_type: event_type.to_owned(),
-            source,
-        };
-        let data = data.get();
-        match (event_type, event_version) {
-            // Older versions are upcast as they are read: the rest of the code knows only the
-            // current one.
-            ("OrderCreated", 1) => serde_json::from_str::<OrderCreatedV1>(data)
-                .map(|v1| OrderEvent::Created(v1.into())),
-            ("OrderCreated", 2 | ORDER_CREATED_VERSION) => {
-                serde_json::from_str(data).map(OrderEvent::Created)
-            }
-            ("OrderCompleted", 1) => serde_json::from_str(data).map(OrderEvent::Completed),
-            ("OrderCancelled", 1) => serde_json::from_str(data).map(OrderEvent::Cancelled),
-            _ => return Err(EventDecodeError::unknown(event_type, event_version)),
-        }
-        .map_err(malformed)
-    }
-
     /// Reads a stored event back as an order event in its envelope.
     pub fn from_recorded(
         recorded: &RecordedEvent,
@@ -150,34 +127,6 @@ impl OrderEvent {
             OrderEvent::Created(e) => &e.order_id,
             OrderEvent::Completed(e) => &e.order_id,
             OrderEvent::Cancelled(e) => &e.order_id,
-        }
-    }
-}
-
-impl DomainEvent for OrderEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            OrderEvent::Created(_) => "OrderCreated",
-            OrderEvent::Completed(_) => "OrderCompleted",
-            OrderEvent::Cancelled(_) => "OrderCancelled",
-        }
-    }
-
-    fn event_version(&self) -> u32 {
-        match self {
-            OrderEvent::Created(_) => ORDER_CREATED_VERSION,
-            OrderEvent::Completed(_) | OrderEvent::Cancelled(_) => 1,
-        }
-    }
-}
-
-impl Serialize for OrderEvent {
-    /// Only the event's own fields: its type and version live in the envelope's metadata.
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            OrderEvent::Created(e) => e.serialize(serializer),
-            OrderEvent::Completed(e) => e.serialize(serializer),
-            OrderEvent::Cancelled(e) => e.serialize(serializer),
         }
     }
 }

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use super::{ORDER_SERVICE, Order, OrderCommand, OrderError, OrderEvent};
+use crate::decode::EventDecodeError;
 use crate::envelope::{Causation, EventEnvelope};
-use crate::events::EventDecodeError;
 use crate::ports::{
     AppendError, EventStore, InfrastructureError, NoSnapshots, Snapshot, SnapshotStore,
 };

@@ -1,14 +1,17 @@
-//! The payment service's events. The payment state machine publishes them (its definition is
-//! `infra/statemachines/payment.asl.json`); `update-order` and `notification` read them.
+//! The payment service's events, and its ledger of charges. The payment state machine publishes
+//! the events (its definition is `infra/statemachines/payment.asl.json`); `update-order` and
+//! `notification` read them.
 
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use crate::currency::Currency;
-use crate::envelope::DomainEvent;
-use crate::events::EventDecodeError;
+use crate::decode::event_family;
 use crate::money::Money;
 use crate::order::OrderId;
+use crate::ports::InfrastructureError;
 
 /// The EventBridge `source` of payment events.
 pub const PAYMENT_SERVICE: &str = "payment-service";
@@ -33,32 +36,16 @@ pub struct PaymentFailed {
     pub reason: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PaymentEvent {
-    Succeeded(PaymentSucceeded),
-    Failed(PaymentFailed),
+event_family! {
+    /// An event of the payment service.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum PaymentEvent {
+        Succeeded(PaymentSucceeded) = "PaymentSucceeded" version 1,
+        Failed(PaymentFailed) = "PaymentFailed" version 1,
+    }
 }
 
 impl PaymentEvent {
-    pub fn decode(
-        event_type: &str,
-        event_version: u32,
-        data: &RawValue,
-    ) -> Result<Self, EventDecodeError> {
-        let malformed = |source| EventDecodeError::Malformed {
-            event_type: event_type.to_owned(),
-            source,
-        };
-        match (event_type, event_version) {
-            ("PaymentSucceeded", 1) => {
-                serde_json::from_str(data.get()).map(PaymentEvent::Succeeded)
-            }
-            ("PaymentFailed", 1) => serde_json::from_str(data.get()).map(PaymentEvent::Failed),
-            _ => return Err(EventDecodeError::unknown(event_type, event_version)),
-        }
-        .map_err(malformed)
-    }
-
     pub fn order_id(&self) -> &OrderId {
         match self {
             PaymentEvent::Succeeded(e) => &e.order_id,
@@ -67,24 +54,36 @@ impl PaymentEvent {
     }
 }
 
-impl DomainEvent for PaymentEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            PaymentEvent::Succeeded(_) => "PaymentSucceeded",
-            PaymentEvent::Failed(_) => "PaymentFailed",
-        }
-    }
-
-    fn event_version(&self) -> u32 {
-        1
-    }
+/// A charge of an order, as the payment service records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Charge {
+    pub order_id: OrderId,
+    pub payment_id: String,
+    pub amount: Money,
+    pub currency: Currency,
+    pub customer_id: Option<String>,
+    pub correlation_id: String,
+    /// The event that asked for the charge (the order's `OrderCreated`).
+    pub causation_id: String,
+    pub charged_at: DateTime<Utc>,
 }
 
-impl Serialize for PaymentEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            PaymentEvent::Succeeded(e) => e.serialize(serializer),
-            PaymentEvent::Failed(e) => e.serialize(serializer),
-        }
-    }
+/// The charge of an order as the ledger holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChargeOnRecord {
+    pub payment_id: String,
+    pub amount: Money,
+    pub currency: Currency,
+    /// Whether this call recorded it (false: the order had been charged before).
+    pub new: bool,
+}
+
+/// The payment service's record of charges: at most one per order.
+pub trait PaymentLedger: Send + Sync {
+    /// Records `charge` unless its order was charged already; returns the charge on record
+    /// (this one, or the earlier one).
+    fn record(
+        &self,
+        charge: &Charge,
+    ) -> impl Future<Output = Result<ChargeOnRecord, InfrastructureError>> + Send;
 }
