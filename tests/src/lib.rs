@@ -9,7 +9,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region};
+use admin::{Settings, StackEnv};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_eventbridge::types::Target;
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 pub struct Stack {
     /// The env file it was read from (what `eda-admin --env-file` takes).
     pub env_file: PathBuf,
+    /// What `eda-admin` takes from the same file; also how the suite's clients reach the stack.
+    pub settings: Settings,
     pub stack_name: String,
     pub api: String,
     pub region: String,
@@ -48,34 +50,32 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// Reads `.local/stack.env`, or the file named in `STACK_ENV`; panics without it, or when a
+    /// name the suite needs is missing from it.
     pub fn load() -> Stack {
         let path = std::env::var_os("STACK_ENV")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
                 PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/stack.env"))
             });
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        let env = StackEnv::read(&path).unwrap_or_else(|e| {
             panic!(
                 "cannot read {} ({e}): bring the stack up first with scripts/local-up.sh",
                 path.display()
             )
         });
-        let vars: HashMap<&str, &str> = text
-            .lines()
-            .filter_map(|line| line.split_once('='))
-            .map(|(k, v)| (k.trim(), v.trim()))
-            .collect();
         let var = |name: &str| {
-            vars.get(name)
-                .map(|v| v.to_string())
+            env.get(name)
+                .map(str::to_owned)
                 .unwrap_or_else(|| panic!("{} has no {name}", path.display()))
         };
         Stack {
             env_file: path.clone(),
+            settings: Settings::from_env(&env),
             stack_name: var("STACK_NAME"),
             api: var("API").trim_end_matches('/').to_owned(),
             region: var("AWS_REGION"),
-            endpoint: vars.get("AWS_ENDPOINT_URL").map(|v| v.to_string()),
+            endpoint: env.get("AWS_ENDPOINT_URL").map(str::to_owned),
             event_store_table: var("EVENT_STORE_TABLE_NAME"),
             event_bus: var("EVENT_BUS_NAME"),
             catch_all_log_group: var("CATCH_ALL_LOG_GROUP_NAME"),
@@ -93,7 +93,7 @@ impl Stack {
             payment_rule_dead_letter_queue: var("PAYMENT_RULE_DEAD_LETTER_QUEUE_URL"),
             update_order_dead_letter_queue: var("UPDATE_ORDER_DEAD_LETTER_QUEUE_URL"),
             notification_dead_letter_queue: var("NOTIFICATION_DEAD_LETTER_QUEUE_URL"),
-            simulated_outage_customer: vars.get("SIMULATED_OUTAGE_CUSTOMER").map(|v| v.to_string()),
+            simulated_outage_customer: env.get("SIMULATED_OUTAGE_CUSTOMER").map(str::to_owned),
         }
     }
 }
@@ -206,15 +206,7 @@ pub struct World {
 impl World {
     pub async fn connect() -> World {
         let stack = Stack::load();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(stack.region.clone()));
-        if let Some(endpoint) = &stack.endpoint {
-            // LocalStack accepts any credentials; don't depend on the developer's.
-            loader = loader.endpoint_url(endpoint).credentials_provider(
-                aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "e2e"),
-            );
-        }
-        let config = loader.load().await;
+        let config = stack.settings.aws().await;
         World {
             customers: std::sync::Mutex::default(),
             http: reqwest::Client::builder()
@@ -406,21 +398,7 @@ impl World {
 
     /// The settings the operations commands (`eda-admin`) need for this stack.
     pub fn admin_settings(&self) -> admin::Settings {
-        admin::Settings {
-            event_store_table: self.stack.event_store_table.clone(),
-            views_table: self.stack.order_views_table.clone(),
-            event_bus: self.stack.event_bus.clone(),
-            region: Some(self.stack.region.clone()),
-            endpoint: self.stack.endpoint.clone(),
-            outbox_dead_letter_queue_url: self.stack.outbox_dead_letter_queue.clone(),
-            projection_dead_letter_queue_url: self.stack.projection_dead_letter_queue.clone(),
-            payment_rule_dead_letter_queue_url: self.stack.payment_rule_dead_letter_queue.clone(),
-            update_order_dead_letter_queue_url: self.stack.update_order_dead_letter_queue.clone(),
-            notification_dead_letter_queue_url: self.stack.notification_dead_letter_queue.clone(),
-            update_order_function: self.stack.update_order_function.clone(),
-            notification_function: self.stack.notification_function.clone(),
-            payment_state_machine_arn: self.stack.payment_state_machine.clone(),
-        }
+        self.stack.settings.clone()
     }
 
     /// Invokes a function synchronously with `payload`; its JSON result, or its error.
