@@ -9,7 +9,7 @@ pub mod rebuild;
 pub mod replay;
 pub mod settings;
 
-pub use settings::Settings;
+pub use settings::{Settings, StackEnv};
 
 /// What a command reports as it goes: one line at a time.
 pub type Progress<'a> = &'a mut dyn FnMut(String);

@@ -3,12 +3,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use adapters::{DynamoDbEventStore, EventBridgePublisher};
-use admin::dead_letters::{self, Consumers, Queue, RedriveReport};
+use admin::dead_letters::{self, DeadLetterQueue, Queue, RedriveReport};
 use admin::rebuild::{Target, rebuild_views};
 use admin::replay::{Selection, replay};
-use admin::{AdminError, Settings, pending};
+use admin::{AdminError, Progress, Settings, pending};
+use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use outbox_processor::Outbox;
 
 /// Operations on the order system's event store.
@@ -31,45 +32,16 @@ struct Cli {
     command: Command,
 }
 
+// Each command's options are a type of their own, which runs the command: it builds the clients
+// that command uses, and no others.
 #[derive(Subcommand)]
 enum Command {
     /// Rebuild every order view from the event store.
-    RebuildViews {
-        /// Into a new table of this name (created here), e.g. to compare it with the live one.
-        #[arg(long, conflicts_with = "in_place")]
-        into: Option<String>,
-        /// Into the live views table: older views are replaced, newer ones kept.
-        #[arg(long)]
-        in_place: bool,
-    },
+    RebuildViews(RebuildViews),
     /// Publish stored events to the bus again, marked as replayed.
-    Replay {
-        /// Every event of this order.
-        #[arg(long, conflicts_with_all = ["from", "to", "stuck_for"])]
-        order: Option<String>,
-        /// Events that occurred from this time (RFC 3339) ...
-        #[arg(long, requires = "to")]
-        from: Option<DateTime<Utc>>,
-        /// ... to this time (RFC 3339).
-        #[arg(long, requires = "from")]
-        to: Option<DateTime<Utc>>,
-        /// The latest event of every order that has not ended and has not moved for this many
-        /// seconds: starts its next step again.
-        #[arg(long, conflicts_with_all = ["from", "to"])]
-        stuck_for: Option<u64>,
-        /// List what would be replayed, publish nothing.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Replay(Replay),
     /// List the events stored but not published after some time, and publish them.
-    PublishPending {
-        /// Only events older than this many seconds.
-        #[arg(long, default_value_t = 60)]
-        older_than: u64,
-        /// List them, publish nothing.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    PublishPending(PublishPending),
     /// What the stack gave up on after its retries, parked in its dead-letter queues.
     DeadLetters {
         #[command(subcommand)]
@@ -77,23 +49,69 @@ enum Command {
     },
 }
 
+#[derive(Args)]
+struct RebuildViews {
+    /// Into a new table of this name (created here), e.g. to compare it with the live one.
+    #[arg(long, conflicts_with = "in_place")]
+    into: Option<String>,
+    /// Into the live views table: older views are replaced, newer ones kept.
+    #[arg(long)]
+    in_place: bool,
+}
+
+#[derive(Args)]
+struct Replay {
+    /// Every event of this order.
+    #[arg(long, conflicts_with_all = ["from", "to", "stuck_for"])]
+    order: Option<String>,
+    /// Events that occurred from this time (RFC 3339) ...
+    #[arg(long, requires = "to")]
+    from: Option<DateTime<Utc>>,
+    /// ... to this time (RFC 3339).
+    #[arg(long, requires = "from")]
+    to: Option<DateTime<Utc>>,
+    /// The latest event of every order that has not ended and has not moved for this many
+    /// seconds: starts its next step again.
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    stuck_for: Option<u64>,
+    /// List what would be replayed, publish nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Args)]
+struct PublishPending {
+    /// Only events older than this many seconds.
+    #[arg(long, default_value_t = 60)]
+    older_than: u64,
+    /// List them, publish nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
 #[derive(Subcommand)]
 enum DeadLettersCommand {
     /// List the letters in each queue, leaving them there.
-    List {
-        /// Which queue.
-        #[arg(long, value_enum, default_value_t = Queues::All)]
-        queue: Queues,
-    },
+    List(ListDeadLetters),
     /// After a fix, hand each letter back to what it was meant for; delete it if that worked.
-    Redrive {
-        /// Which queue ("all" for the five, one after the other).
-        #[arg(long, value_enum)]
-        queue: Queues,
-        /// Say what would be done, do nothing.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Redrive(RedriveDeadLetters),
+}
+
+#[derive(Args)]
+struct ListDeadLetters {
+    /// Which queue.
+    #[arg(long, value_enum, default_value_t = Queues::All)]
+    queue: Queues,
+}
+
+#[derive(Args)]
+struct RedriveDeadLetters {
+    /// Which queue ("all" for the five, one after the other).
+    #[arg(long, value_enum)]
+    queue: Queues,
+    /// Say what would be done, do nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 /// A dead-letter queue, or all five.
@@ -135,132 +153,185 @@ async fn main() -> ExitCode {
 
 /// Runs the command; `Ok(false)` when it finished but some items failed.
 async fn run(cli: Cli) -> Result<bool, AdminError> {
-    let mut settings = if cli.env_file.exists() {
-        Settings::from_env_file(&cli.env_file)?
-    } else {
-        Settings::default()
-    };
-    if let Some(table) = cli.event_store_table {
-        settings.event_store_table = table;
-    }
-    if let Some(table) = cli.views_table {
-        settings.views_table = table;
-    }
-    if let Some(bus) = cli.event_bus {
-        settings.event_bus = bus;
-    }
-    settings.check()?;
-    let aws = settings.aws().await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-    let events = DynamoDbEventStore::new(dynamodb.clone(), &settings.event_store_table);
-    let bus =
-        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&aws), &settings.event_bus);
-    let sqs = aws_sdk_sqs::Client::new(&aws);
-    let lambda = aws_sdk_lambda::Client::new(&aws);
-    let sfn = aws_sdk_sfn::Client::new(&aws);
+    let stack = Stack::connect(cli.settings()?).await;
     let mut progress = |line: String| println!("{line}");
-
     match cli.command {
-        Command::RebuildViews { into, in_place } => {
-            let target = match (into, in_place) {
-                (Some(table), false) => Target::Fresh(table),
-                (None, true) => Target::Existing(settings.views_table.clone()),
-                _ => {
-                    return Err(AdminError::Invalid(
-                        "say where: --into <new table> or --in-place".into(),
-                    ));
-                }
-            };
-            let report = rebuild_views(&dynamodb, &events, &target, &mut progress).await?;
+        Command::RebuildViews(command) => command.run(&stack, &mut progress).await,
+        Command::Replay(command) => command.run(&stack, &mut progress).await,
+        Command::PublishPending(command) => command.run(&stack, &mut progress).await,
+        Command::DeadLetters { command } => match command {
+            DeadLettersCommand::List(command) => command.run(&stack, &mut progress).await,
+            DeadLettersCommand::Redrive(command) => command.run(&stack, &mut progress).await,
+        },
+    }
+}
+
+impl Cli {
+    /// The env file's settings (none if there is no file), with the options' overrides.
+    fn settings(&self) -> Result<Settings, AdminError> {
+        let mut settings = if self.env_file.exists() {
+            Settings::from_env_file(&self.env_file)?
+        } else {
+            Settings::default()
+        };
+        if let Some(table) = &self.event_store_table {
+            settings.event_store_table = table.clone();
+        }
+        if let Some(table) = &self.views_table {
+            settings.views_table = table.clone();
+        }
+        if let Some(bus) = &self.event_bus {
+            settings.event_bus = bus.clone();
+        }
+        settings.check()?;
+        Ok(settings)
+    }
+}
+
+/// The stack, checked, and the SDK configuration to reach it with.
+struct Stack {
+    settings: Settings,
+    aws: SdkConfig,
+}
+
+impl Stack {
+    async fn connect(settings: Settings) -> Stack {
+        let aws = settings.aws().await;
+        Stack { settings, aws }
+    }
+
+    fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.aws)
+    }
+
+    /// The event store, through `dynamodb`: a command that also uses DynamoDB directly shares
+    /// one client.
+    fn events(&self, dynamodb: &aws_sdk_dynamodb::Client) -> DynamoDbEventStore {
+        DynamoDbEventStore::new(dynamodb.clone(), &self.settings.event_store_table)
+    }
+
+    fn outbox(
+        &self,
+        events: &DynamoDbEventStore,
+    ) -> Outbox<EventBridgePublisher, DynamoDbEventStore> {
+        Outbox::new(self.bus(), events.clone())
+    }
+
+    fn bus(&self) -> EventBridgePublisher {
+        EventBridgePublisher::new(
+            aws_sdk_eventbridge::Client::new(&self.aws),
+            &self.settings.event_bus,
+        )
+    }
+
+    fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.aws)
+    }
+
+    /// The chosen queues whose URLs the settings know, one at a time; each of the others is
+    /// said to be skipped when its turn comes.
+    fn dead_letter_queues(&self, queues: Vec<Queue>) -> impl Iterator<Item = DeadLetterQueue> {
+        queues.into_iter().filter_map(|queue| {
+            let known = self.settings.dead_letter_queue(queue);
+            if known.is_none() {
+                println!("{queue}: no queue URL in the settings, skipped");
+            }
+            known
+        })
+    }
+}
+
+impl RebuildViews {
+    async fn run(self, stack: &Stack, progress: Progress<'_>) -> Result<bool, AdminError> {
+        let target = match (self.into, self.in_place) {
+            (Some(table), false) => Target::Fresh(table),
+            (None, true) => Target::Existing(stack.settings.views_table.clone()),
+            _ => {
+                return Err(AdminError::Invalid(
+                    "say where: --into <new table> or --in-place".into(),
+                ));
+            }
+        };
+        let dynamodb = stack.dynamodb();
+        let events = stack.events(&dynamodb);
+        let report = rebuild_views(&dynamodb, &events, &target, progress).await?;
+        println!(
+            "rebuilt {} views of {} orders from {} events ({} already current)",
+            report.written, report.orders, report.events, report.kept
+        );
+        Ok(report.failed.is_empty())
+    }
+}
+
+impl Replay {
+    async fn run(self, stack: &Stack, progress: Progress<'_>) -> Result<bool, AdminError> {
+        let selection = match (self.order, self.from, self.to, self.stuck_for) {
+            (Some(order), None, None, None) => Selection::Order(order),
+            (None, Some(from), Some(to), None) => Selection::Between(from, to),
+            (None, None, None, Some(seconds)) => {
+                Selection::StuckSince(Utc::now() - Duration::from_secs(seconds))
+            }
+            _ => {
+                return Err(AdminError::Invalid(
+                    "say what: --order <id>, --from and --to, or --stuck-for <seconds>".into(),
+                ));
+            }
+        };
+        let events = stack.events(&stack.dynamodb());
+        let report = replay(&events, &stack.bus(), &selection, self.dry_run, progress).await?;
+        Ok(report.failed.is_empty())
+    }
+}
+
+impl PublishPending {
+    async fn run(self, stack: &Stack, progress: Progress<'_>) -> Result<bool, AdminError> {
+        let events = stack.events(&stack.dynamodb());
+        let outbox = stack.outbox(&events);
+        let older_than = Duration::from_secs(self.older_than);
+        let report =
+            pending::publish_pending(&events, &outbox, older_than, self.dry_run, progress).await?;
+        Ok(report.failed == 0)
+    }
+}
+
+impl ListDeadLetters {
+    async fn run(self, stack: &Stack, progress: Progress<'_>) -> Result<bool, AdminError> {
+        let sqs = stack.sqs();
+        for queue in stack.dead_letter_queues(self.queue.selected()) {
+            dead_letters::list(&sqs, &queue, progress).await?;
+        }
+        Ok(true)
+    }
+}
+
+impl RedriveDeadLetters {
+    /// Re-drives the letters of each queue; of several, says the total too.
+    async fn run(self, stack: &Stack, progress: Progress<'_>) -> Result<bool, AdminError> {
+        let queues = self.queue.selected();
+        let several = queues.len() > 1;
+        let sqs = stack.sqs();
+        let lambda = aws_sdk_lambda::Client::new(&stack.aws);
+        let sfn = aws_sdk_sfn::Client::new(&stack.aws);
+        let dynamodb = stack.dynamodb();
+        let events = stack.events(&dynamodb);
+        let outbox = stack.outbox(&events);
+        let consumers = stack
+            .settings
+            .consumers(&lambda, &sfn, &dynamodb, &events, &outbox);
+        let mut total = RedriveReport::default();
+        for queue in stack.dead_letter_queues(queues) {
+            let report =
+                dead_letters::redrive(&sqs, &consumers, &queue, self.dry_run, progress).await?;
+            total.found += report.found;
+            total.redriven += report.redriven;
+            total.kept += report.kept;
+        }
+        if several {
             println!(
-                "rebuilt {} views of {} orders from {} events ({} already current)",
-                report.written, report.orders, report.events, report.kept
+                "all queues: found {}, re-driven {}, kept {}",
+                total.found, total.redriven, total.kept
             );
-            Ok(report.failed.is_empty())
         }
-        Command::Replay {
-            order,
-            from,
-            to,
-            stuck_for,
-            dry_run,
-        } => {
-            let selection = match (order, from, to, stuck_for) {
-                (Some(order), None, None, None) => Selection::Order(order),
-                (None, Some(from), Some(to), None) => Selection::Between(from, to),
-                (None, None, None, Some(seconds)) => {
-                    Selection::StuckSince(Utc::now() - Duration::from_secs(seconds))
-                }
-                _ => {
-                    return Err(AdminError::Invalid(
-                        "say what: --order <id>, --from and --to, or --stuck-for <seconds>".into(),
-                    ));
-                }
-            };
-            let report = replay(&events, &bus, &selection, dry_run, &mut progress).await?;
-            Ok(report.failed.is_empty())
-        }
-        Command::PublishPending {
-            older_than,
-            dry_run,
-        } => {
-            let outbox = Outbox::new(bus, events.clone());
-            let report = pending::publish_pending(
-                &events,
-                &outbox,
-                Duration::from_secs(older_than),
-                dry_run,
-                &mut progress,
-            )
-            .await?;
-            Ok(report.failed == 0)
-        }
-        Command::DeadLetters { command } => {
-            // `None` to list, `Some(dry_run)` to re-drive.
-            let (queues, redrive) = match command {
-                DeadLettersCommand::List { queue } => (queue.selected(), None),
-                DeadLettersCommand::Redrive { queue, dry_run } => (queue.selected(), Some(dry_run)),
-            };
-            let outbox = Outbox::new(bus, events.clone());
-            let consumers = Consumers {
-                lambda: &lambda,
-                sfn: &sfn,
-                dynamodb: &dynamodb,
-                events: &events,
-                outbox: &outbox,
-                views_table: &settings.views_table,
-                update_order_function: &settings.update_order_function,
-                notification_function: &settings.notification_function,
-                payment_state_machine: &settings.payment_state_machine_arn,
-            };
-            let several = queues.len() > 1;
-            let mut total = RedriveReport::default();
-            for queue in queues {
-                let Some(queue) = settings.dead_letter_queue(queue) else {
-                    println!("{queue}: no queue URL in the settings, skipped");
-                    continue;
-                };
-                match redrive {
-                    None => {
-                        dead_letters::list(&sqs, &queue, &mut progress).await?;
-                    }
-                    Some(dry_run) => {
-                        let report =
-                            dead_letters::redrive(&sqs, &consumers, &queue, dry_run, &mut progress)
-                                .await?;
-                        total.found += report.found;
-                        total.redriven += report.redriven;
-                        total.kept += report.kept;
-                    }
-                }
-            }
-            if redrive.is_some() && several {
-                println!(
-                    "all queues: found {}, re-driven {}, kept {}",
-                    total.found, total.redriven, total.kept
-                );
-            }
-            Ok(total.kept == 0)
-        }
+        Ok(total.kept == 0)
     }
 }

@@ -18,60 +18,45 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use e2e::{DEFAULT_CUSTOMER, World, unique_id};
 use serde_json::{Value, json};
 use tiny_http::{Header, Request, Response, Server};
 
-const USAGE: &str = "lambda-bench [--artifacts target/lambda] [--functions a,b] [--baseline path/to/bootstrap]\n             [--cold-starts 20] [--invocations 1000] [--markdown table.md]\n\nNeeds the local stack up and the functions built (scripts/build.sh --release --with-baseline).\n";
-
+/// Each function's real `bootstrap`, run as Lambda runs it against a Runtime API on loopback:
+/// its init time, warm invocations against the local stack, and its peak memory.
+#[derive(Parser)]
+#[command(
+    name = "lambda-bench",
+    // A flag given twice counts the last time, as a script that appends an override expects.
+    args_override_self = true,
+    after_help = "Needs the local stack up and the functions built (scripts/build.sh --release --with-baseline)."
+)]
 struct Options {
+    /// Where the functions were built: <ARTIFACTS>/<function>/bootstrap.
+    #[arg(long, default_value = "target/lambda")]
     artifacts: PathBuf,
+    /// The functions to measure, comma-separated.
+    // `Set`: a second --functions replaces the list, as any other flag given twice does.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        action = clap::ArgAction::Set,
+        default_value = "create-order,outbox-processor,projection,payment,update-order,notification"
+    )]
     functions: Vec<String>,
+    /// A bootstrap measured first, whose init time the functions' are compared with.
+    #[arg(long)]
     baseline: Option<PathBuf>,
+    /// Cold starts per function.
+    #[arg(long, default_value_t = 20)]
     cold_starts: usize,
+    /// Warm invocations per function.
+    #[arg(long, default_value_t = 1000)]
     invocations: usize,
+    /// Also write the table to this file.
+    #[arg(long)]
     markdown: Option<PathBuf>,
-}
-
-fn options() -> Options {
-    let mut options = Options {
-        artifacts: PathBuf::from("target/lambda"),
-        functions: [
-            "create-order",
-            "outbox-processor",
-            "projection",
-            "payment",
-            "update-order",
-            "notification",
-        ]
-        .map(String::from)
-        .to_vec(),
-        baseline: None,
-        cold_starts: 20,
-        invocations: 1000,
-        markdown: None,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = || {
-            args.next()
-                .unwrap_or_else(|| panic!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--artifacts" => options.artifacts = value().into(),
-            "--functions" => options.functions = value().split(',').map(String::from).collect(),
-            "--baseline" => options.baseline = Some(value().into()),
-            "--cold-starts" => options.cold_starts = value().parse().expect("a number"),
-            "--invocations" => options.invocations = value().parse().expect("a number"),
-            "--markdown" => options.markdown = Some(value().into()),
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => panic!("unknown option {other}\n{USAGE}"),
-        }
-    }
-    options
 }
 
 /// The Runtime API on a loopback port: one function process at a time talks to it.
@@ -355,7 +340,7 @@ async fn streamless_copy(world: &World, source: &str, name: &str) {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let options = options();
+    let options = Options::parse();
     let world = World::connect().await;
     let run = unique_id("bench");
     // Signed in once: create-order's benchmark requests all carry this customer's token.
@@ -536,4 +521,50 @@ async fn main() {
         errors, 0,
         "invocations failed; see the first error of each function above"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Options {
+        Options::try_parse_from(["lambda-bench"].iter().chain(args)).unwrap()
+    }
+
+    #[test]
+    fn the_options_are_consistent() {
+        use clap::CommandFactory;
+        Options::command().debug_assert();
+    }
+
+    #[test]
+    fn without_options_every_function_is_measured_as_bench_sh_does_it() {
+        let options = parse(&[]);
+        assert_eq!(options.artifacts, PathBuf::from("target/lambda"));
+        assert_eq!(
+            options.functions,
+            [
+                "create-order",
+                "outbox-processor",
+                "projection",
+                "payment",
+                "update-order",
+                "notification"
+            ]
+        );
+        assert_eq!((options.cold_starts, options.invocations), (20, 1000));
+        assert_eq!((options.baseline, options.markdown), (None, None));
+    }
+
+    #[test]
+    fn functions_are_comma_separated_and_a_repeated_flag_counts_the_last_time() {
+        let options = parse(&["--functions", "payment,projection", "--cold-starts", "3"]);
+        assert_eq!(options.functions, ["payment", "projection"]);
+        let options = parse(&["--functions", "payment", "--functions", "outbox-processor"]);
+        assert_eq!(options.functions, ["outbox-processor"]);
+        assert_eq!(
+            parse(&["--invocations", "5", "--invocations", "7"]).invocations,
+            7
+        );
+    }
 }

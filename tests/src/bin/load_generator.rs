@@ -31,58 +31,46 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use clap::Parser;
 use e2e::{World, unique_id};
 use serde_json::json;
 
-const USAGE: &str = "load-generator [--rate 20] [--duration 60] [--deadline 180] [--retries 6] [--quiet 5]\n               [--customers 4] [--markdown summary.md]\n\nNeeds a deployed stack (scripts/local-up.sh). Exits 1 if an order was lost, stuck, refused,\nunanswered and not stored, cancelled or ended twice.\n";
-
+/// Places orders at a fixed rate through the API of a deployed stack, follows each to its end on
+/// the bus, and reports how long POST to end took and whether any order was lost or got stuck.
+#[derive(Parser)]
+#[command(
+    name = "load-generator",
+    // A flag given twice counts the last time, as a script that appends an override expects.
+    args_override_self = true,
+    after_help = "Needs a deployed stack (scripts/local-up.sh). Exits 1 if an order was lost, stuck, refused,\nunanswered and not stored, cancelled or ended twice."
+)]
 struct Options {
+    /// Orders per second.
+    #[arg(long, default_value_t = 20.0)]
     rate: f64,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 60.0)]
     duration: f64,
+    /// Seconds the stragglers get after the last POST.
+    #[arg(long, default_value_t = 180.0)]
     deadline: f64,
+    /// How many times a POST answered 429 or 5xx, or not answered, is sent again.
+    #[arg(long, default_value_t = 6)]
     retries: u32,
+    /// Seconds to listen on after the last end, for an order that ends twice.
+    #[arg(long, default_value_t = 5.0)]
     quiet: f64,
-    customers: usize,
+    /// How many signed-in customers take turns placing the orders (at least 1).
+    #[arg(long, default_value = "4")]
+    customers: NonZeroUsize,
+    /// Also write the summary to this file.
+    #[arg(long)]
     markdown: Option<String>,
-}
-
-fn options() -> Options {
-    let mut options = Options {
-        rate: 20.0,
-        duration: 60.0,
-        deadline: 180.0,
-        retries: 6,
-        quiet: 5.0,
-        customers: 4,
-        markdown: None,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = || {
-            args.next()
-                .unwrap_or_else(|| panic!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--rate" => options.rate = value().parse().expect("orders per second"),
-            "--duration" => options.duration = value().parse().expect("seconds"),
-            "--deadline" => options.deadline = value().parse().expect("seconds"),
-            "--retries" => options.retries = value().parse().expect("a number of retries"),
-            "--quiet" => options.quiet = value().parse().expect("seconds"),
-            "--customers" => options.customers = value().parse().expect("a number of customers"),
-            "--markdown" => options.markdown = Some(value()),
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => panic!("unknown option {other}\n{USAGE}"),
-        }
-    }
-    assert!(options.customers > 0, "--customers must be at least 1");
-    options
 }
 
 #[derive(Default)]
@@ -167,13 +155,13 @@ fn seconds(d: Duration) -> String {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let options = options();
+    let options = Options::parse();
     let world = Arc::new(World::connect().await);
     let run = unique_id("load");
     let total = (options.rate * options.duration).round() as usize;
     // Signed in once each, before the load: a token per customer, not per request.
     let customers: Arc<Vec<(String, String)>> = Arc::new(
-        (1..=options.customers)
+        (1..=options.customers.get())
             .map(|n| {
                 let customer = world.customer(&format!("load-customer-{n}"));
                 let (_, authorization) = customer.authorization();
@@ -479,6 +467,58 @@ fn broken_promises(checks: &[(&str, Option<String>)]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, clap::Error> {
+        Options::try_parse_from(["load-generator"].iter().chain(args))
+    }
+
+    #[test]
+    fn the_options_are_consistent() {
+        use clap::CommandFactory;
+        Options::command().debug_assert();
+    }
+
+    #[test]
+    fn the_options_default_to_a_minute_at_20_orders_per_second_by_4_customers() {
+        let options = parse(&[]).unwrap();
+        assert_eq!(
+            (
+                options.rate,
+                options.duration,
+                options.deadline,
+                options.quiet
+            ),
+            (20.0, 60.0, 180.0, 5.0)
+        );
+        assert_eq!((options.retries, options.customers.get()), (6, 4));
+        assert_eq!(options.markdown, None);
+    }
+
+    #[test]
+    fn the_options_take_what_bench_sh_passes() {
+        let options = parse(&[
+            "--rate",
+            "4",
+            "--duration",
+            "60",
+            "--deadline",
+            "180",
+            "--markdown",
+            "out.md",
+            "--customers",
+            "2",
+            "--rate",
+            "5",
+        ])
+        .unwrap();
+        assert_eq!((options.rate, options.customers.get()), (5.0, 2));
+        assert_eq!(options.markdown.as_deref(), Some("out.md"));
+    }
+
+    #[test]
+    fn orders_need_a_customer_to_place_them() {
+        assert!(parse(&["--customers", "0"]).is_err());
+    }
 
     fn at(seconds: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
