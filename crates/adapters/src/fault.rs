@@ -2,8 +2,9 @@
 //! its timeout, right after an effect and before the bookkeeping that records it, to show that
 //! Lambda's retry makes up for it and the effect still happens once.
 //!
-//! Off unless `FAULT_INJECTION` is set. The template never sets it; the suite sets it on one
-//! deployed function and removes it afterwards. Its value is `<kind>:<marker file>`, the kind
+//! Built only with the `test-hooks` feature, which the local stack's build turns on and the
+//! build for AWS does not. Off unless `FAULT_INJECTION` is set: the template never sets it; the
+//! suite sets it on one deployed function and removes it afterwards. Its value is `<kind>:<marker file>`, the kind
 //! being `crash` (the process aborts) or `hang` (the invocation outlives the timeout). The marker
 //! makes the fault fire once: the process that creates the file faults, every later one finds it
 //! and runs normally, as a retry after a transient fault would. Host-mode LocalStack runs every

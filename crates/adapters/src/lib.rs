@@ -6,6 +6,7 @@
 pub mod config;
 pub mod dynamodb;
 pub mod eventbridge;
+#[cfg(any(test, feature = "test-hooks"))]
 pub mod fault;
 pub mod memory;
 pub mod sns;

@@ -1,5 +1,4 @@
 use adapters::config::{self, required_env};
-use adapters::fault::{FaultSwitch, FaultyPublisher};
 use adapters::{DynamoDbEventStore, EventBridgePublisher};
 use aws_lambda_events::event::dynamodb::Event;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -12,9 +11,11 @@ async fn main() -> Result<(), Error> {
     let bus = required_env("EVENT_BUS_NAME")?;
     let aws = config::load().await;
     let publisher = EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&aws), bus);
+    #[cfg(feature = "test-hooks")]
+    let publisher =
+        adapters::fault::FaultyPublisher::new(publisher, adapters::fault::FaultSwitch::from_env()?);
     let outbox = Outbox::new(
-        // Faults are injected by the reliability suite only (FAULT_INJECTION; see fault.rs).
-        FaultyPublisher::new(publisher, FaultSwitch::from_env()?),
+        publisher,
         DynamoDbEventStore::new(aws_sdk_dynamodb::Client::new(&aws), table),
     );
     let outbox = &outbox;

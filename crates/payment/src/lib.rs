@@ -91,19 +91,27 @@ impl From<PaymentError> for Diagnostic {
 pub struct PaymentService<L, I> {
     ledger: L,
     once: Idempotent<I>,
-    /// Orders of this customer fail as if the provider were down: configuration that lets the
-    /// end-to-end suite drive the state machine's error path (template parameter
-    /// `SimulatedOutageCustomer`; empty in production).
+    /// Orders of this customer fail as if the provider were down, so that the end-to-end suite
+    /// can drive the state machine's error path (template parameter `SimulatedOutageCustomer`).
+    /// A test hook: the build for AWS does not have it.
+    #[cfg(any(test, feature = "test-hooks"))]
     simulated_outage_customer: Option<String>,
 }
 
 impl<L: PaymentLedger, I: IdempotencyStore> PaymentService<L, I> {
-    pub fn new(ledger: L, once: Idempotent<I>, simulated_outage_customer: Option<String>) -> Self {
+    pub fn new(ledger: L, once: Idempotent<I>) -> Self {
         PaymentService {
             ledger,
             once,
-            simulated_outage_customer: simulated_outage_customer.filter(|c| !c.is_empty()),
+            #[cfg(any(test, feature = "test-hooks"))]
+            simulated_outage_customer: None,
         }
+    }
+
+    #[cfg(any(test, feature = "test-hooks"))]
+    pub fn with_simulated_outage(mut self, customer: Option<String>) -> Self {
+        self.simulated_outage_customer = customer.filter(|c| !c.is_empty());
+        self
     }
 
     /// Charges the order once: a repeat gets the first charge's payment id.
@@ -122,6 +130,7 @@ impl<L: PaymentLedger, I: IdempotencyStore> PaymentService<L, I> {
 
     async fn charge_once(&self, request: ChargeRequest) -> Result<ChargeResult, PaymentError> {
         let order = request.order;
+        #[cfg(any(test, feature = "test-hooks"))]
         if order.customer_id.is_some() && order.customer_id == self.simulated_outage_customer {
             return Err(PaymentError::ProviderUnavailable(format!(
                 "simulated outage for customer {}",

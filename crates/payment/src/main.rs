@@ -17,7 +17,6 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let table = required_env("PAYMENTS_TABLE")?;
     let idempotency_table = required_env("IDEMPOTENCY_TABLE")?;
-    let outage_customer = std::env::var("SIMULATED_OUTAGE_CUSTOMER").ok();
     let aws = config::load().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
     let service = PaymentService::new(
@@ -27,8 +26,9 @@ async fn main() -> Result<(), Error> {
             REMEMBER,
             IN_PROGRESS,
         ),
-        outage_customer,
     );
+    #[cfg(feature = "test-hooks")]
+    let service = service.with_simulated_outage(std::env::var("SIMULATED_OUTAGE_CUSTOMER").ok());
     let service = &service;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ChargeRequest>| async move { service.charge(event.payload).await },

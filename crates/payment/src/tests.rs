@@ -45,7 +45,7 @@ fn service(
     ledger: &InMemoryPaymentLedger,
     outage: Option<&str>,
 ) -> PaymentService<InMemoryPaymentLedger, InMemoryIdempotencyStore> {
-    PaymentService::new(ledger.clone(), once(), outage.map(str::to_owned))
+    PaymentService::new(ledger.clone(), once()).with_simulated_outage(outage.map(str::to_owned))
 }
 
 #[tokio::test]

@@ -1,6 +1,5 @@
 use adapters::DynamoDbOrderViews;
 use adapters::config::{self, required_env};
-use adapters::fault::{FaultSwitch, FaultyViews};
 use aws_lambda_events::event::dynamodb::Event;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use projection::Projection;
@@ -11,8 +10,9 @@ async fn main() -> Result<(), Error> {
     let table = required_env("ORDER_VIEWS_TABLE")?;
     let aws = config::load().await;
     let views = DynamoDbOrderViews::new(aws_sdk_dynamodb::Client::new(&aws), table);
-    // Faults are injected by the reliability suite only (FAULT_INJECTION; see fault.rs).
-    let projection = Projection::new(FaultyViews::new(views, FaultSwitch::from_env()?));
+    #[cfg(feature = "test-hooks")]
+    let views = adapters::fault::FaultyViews::new(views, adapters::fault::FaultSwitch::from_env()?);
+    let projection = Projection::new(views);
     let projection = &projection;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
         projection.handle_batch(event.payload).await
