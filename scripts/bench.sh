@@ -100,7 +100,7 @@ if [[ $quick == 1 ]]; then
 else
     log "== artifact sizes: release build for AWS (arm64)"
     run scripts/build.sh --release --arch arm64
-    run "$TOOLS_VENV/bin/python" scripts/lib/stack.py sizes --artifacts target/lambda \
+    run "$TOOLS_VENV/bin/python" scripts/lib/artifacts.py sizes --artifacts target/lambda \
         --functions "$FUNCTIONS" --markdown "$out/sizes.md"
     log "== release build for this machine, deployed to the local stack"
     run scripts/build.sh --release --with-baseline

@@ -59,7 +59,7 @@ check_aws_artifacts() {
         log "$function: $description"
         [[ "$description" == *aarch64* ]] || die "$function's bootstrap is not an arm64 binary"
     done
-    "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/stack.py" sizes --artifacts "$REPO/target/lambda" --functions "$FUNCTIONS"
+    "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/artifacts.py" sizes --artifacts "$REPO/target/lambda" --functions "$FUNCTIONS"
 }
 
 # The patches our LocalStack plugin makes, as installed in LocalStack's venv (by local-up).
