@@ -10,8 +10,8 @@
 #                              (the target) for 60 s each, with the CPU time of every process and
 #                              a profile of LocalStack. Rewrites the measured part of BENCHMARKS.md.
 #   scripts/bench.sh --quick   every benchmark briefly, with the debug build the local stack runs
-#                              (the criterion benches too: built optimised, they took 13 of CI's
-#                              minutes), so that they cannot rot (scripts/test.sh runs this).
+#                              (the criterion benches too, which are slow to build optimised), so
+#                              that they cannot rot (scripts/test.sh runs this).
 #                              Figures from it mean nothing; nothing is compared with a target in
 #                              either mode.
 # Either mode fails, after writing its report, if an order of a load run was lost, stuck, refused,
@@ -100,7 +100,7 @@ if [[ $quick == 1 ]]; then
 else
     log "== artifact sizes: release build for AWS (arm64)"
     run scripts/build.sh --release --arch arm64
-    run "$TOOLS_VENV/bin/python" scripts/lib/stack.py sizes --artifacts target/lambda \
+    run "$TOOLS_VENV/bin/python" scripts/lib/artifacts.py sizes --artifacts target/lambda \
         --functions "$FUNCTIONS" --markdown "$out/sizes.md"
     log "== release build for this machine, deployed to the local stack"
     run scripts/build.sh --release --with-baseline

@@ -59,7 +59,7 @@ check_aws_artifacts() {
         log "$function: $description"
         [[ "$description" == *aarch64* ]] || die "$function's bootstrap is not an arm64 binary"
     done
-    "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/stack.py" sizes --artifacts "$REPO/target/lambda" --functions "$FUNCTIONS"
+    "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/artifacts.py" sizes --artifacts "$REPO/target/lambda" --functions "$FUNCTIONS"
 }
 
 # The patches our LocalStack plugin makes, as installed in LocalStack's venv (by local-up).
@@ -157,8 +157,8 @@ if [[ $e2e == 1 ]]; then
     phase "benchmarks (quick)" "$REPO/scripts/bench.sh" --quick
     if [[ $release == 1 ]]; then
         phase "release: arm64 for AWS" check_aws_artifacts
-        # The debug build the suites ran (cached): a release build for this machine took 9 of
-        # CI's minutes and is not what goes to AWS.
+        # The debug build the suites ran (cached): a release build for this machine is slow to
+        # make and is not what goes to AWS.
         phase "release: deploy --local, no outage" "$REPO/scripts/deploy.sh" --local --debug --simulated-outage-customer ''
         phase "release: curl checks, API only" curl_checks_given_only_the_api
         log "the local stack now simulates no payment outage: scripts/local-up.sh puts it back"

@@ -28,6 +28,8 @@ import json
 import re
 import sys
 
+from template_check import report, template_from_argv
+
 # The two ways of signing in, each checked (with the account role created in the first, so that
 # the stage's wait for it is checked too).
 PARAMETER_SETS = {
@@ -498,23 +500,12 @@ def problems(template, overrides):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    from cfnlint.decode import decode
-
-    template, matches = decode(sys.argv[1])
-    if template is None:
-        sys.exit(f"cannot read {sys.argv[1]}: {matches}")
+    template = template_from_argv(__doc__)
     translated, _ = deployed(template, {})
-    found = deployment_name_problems(template, translated)
-    for problem in found:
-        print(f"[api] {problem}")
-    failed = len(found)
+    failed = report("[api]", deployment_name_problems(template, translated))
     for label, overrides in PARAMETER_SETS.items():
         found = problems(template, overrides)
-        for problem in found:
-            print(f"[api] with {label}: {problem}")
-        failed += len(found)
+        failed += report(f"[api] with {label}:", found)
         if not found:
             _, resources = deployed(template, overrides)
             if of_type(resources, "AWS::Cognito::UserPool"):

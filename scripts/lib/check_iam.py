@@ -19,7 +19,7 @@ import fnmatch
 import json
 import sys
 
-from cfnlint.decode import decode
+from template_check import report, template_from_argv
 
 # Actions whose only possible resource is "*" (the service authorizes no resource ARN for them).
 ACTIONS_WITHOUT_RESOURCES = {
@@ -107,37 +107,45 @@ def problems(template):
             resources = as_list(statement.get("Resource", []))
             if "*" in resources and not set(actions) <= ACTIONS_WITHOUT_RESOURCES:
                 broad = sorted(set(actions) - ACTIONS_WITHOUT_RESOURCES)
-                found.append(f"{label}: resource * for {', '.join(broad)}, which can name their resources")
+                found.append(
+                    f"{label}: resource * for {', '.join(broad)}, which can name their resources"
+                )
             if grants_put_events(actions):
                 sources = condition_values(statement, ("StringEquals",), "events:source")
                 if len(sources) != 1:
-                    found.append(f"{label}: events:PutEvents must name exactly one events:source (StringEquals), not {sources}")
+                    found.append(
+                        f"{label}: events:PutEvents must name exactly one events:source "
+                        f"(StringEquals), not {sources}"
+                    )
             if sender_policy and service_principal(statement):
                 if not condition_values(statement, ("ArnEquals", "ArnLike"), "aws:SourceArn"):
-                    found.append(f"{label}: a service may send here without an aws:SourceArn naming the sender")
+                    found.append(
+                        f"{label}: a service may send here without an aws:SourceArn naming "
+                        "the sender"
+                    )
     for name, resource in declared.items():
         permission = resource.get("Properties") or {}
-        if resource.get("Type") == "AWS::Lambda::Permission" and str(permission.get("Principal", "")).endswith(
-            ".amazonaws.com"
-        ):
+        principal = str(permission.get("Principal", ""))
+        from_a_service = principal.endswith(".amazonaws.com")
+        if resource.get("Type") == "AWS::Lambda::Permission" and from_a_service:
             if not permission.get("SourceArn"):
-                found.append(f"{name}: {permission.get('Principal')} may invoke the function without a SourceArn naming the source")
+                found.append(
+                    f"{name}: {principal} may invoke the function without a SourceArn naming "
+                    "the source"
+                )
     return found
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    template, matches = decode(sys.argv[1])
-    if template is None:
-        sys.exit(f"cannot read {sys.argv[1]}: {matches}")
+    template = template_from_argv(__doc__)
     documents = sum(1 for _ in policy_documents(template))
-    found = problems(template)
-    for problem in found:
-        print(f"[iam] {problem}")
-    if found:
-        sys.exit(f"[iam] {len(found)} statements allow more than they need")
-    print(f"[iam] {documents} policy documents checked: every action and resource is named, every publisher has its one source, every queue its sender and every function permission its source")
+    if failed := report("[iam]", problems(template)):
+        sys.exit(f"[iam] {failed} statements allow more than they need")
+    print(
+        f"[iam] {documents} policy documents checked: every action and resource is named, "
+        "every publisher has its one source, every queue its sender and every function "
+        "permission its source"
+    )
 
 
 if __name__ == "__main__":

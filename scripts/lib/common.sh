@@ -16,8 +16,8 @@ FUNCTIONS="create-order,outbox-processor,projection,payment,update-order,notific
 LOCAL_SIMULATED_OUTAGE_CUSTOMER="payment-provider-down"
 # The local stack reserves some concurrency for the payment function, so that the setting is
 # exercised; on AWS it is off by default (new accounts have too little concurrency to reserve).
-# 20, not less: at 5, the 20 orders/s run's 1,200 workflows fought over 5 slots by retrying, which
-# halved the rate and once outlasted the workflow's retries (BENCHMARKS.md, runs four to six).
+# 20: with fewer, the 20 orders/s load's workflows retry for a slot and the rate falls
+# (BENCHMARKS.md).
 LOCAL_PAYMENT_MAX_CONCURRENCY=20
 # And some for each stream consumer (LocalStack's streams have one shard), so that under a load
 # capped by `local-up.sh --lambda-concurrency` they are never throttled (BENCHMARKS.md).

@@ -23,10 +23,11 @@ import re
 import sys
 from urllib.parse import urlsplit
 
-import stack
-from stack import Target, fail, snake
+from console import Console
+from stack import Target, snake
 
-stack.TAG = "deployed"
+CONSOLE = Console("deployed")
+fail = CONSOLE.fail
 
 AWS_API = re.compile(r"^(?P<id>[a-z0-9]+)\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 LOCAL_API = re.compile(r"^/_aws/execute-api/(?P<id>[^/]+)/[^/]+/?$")
@@ -98,7 +99,7 @@ def main():
         os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
         os.environ.pop("AWS_SESSION_TOKEN", None)
         os.environ.pop("AWS_PROFILE", None)
-    target = Target(region, endpoint)
+    target = Target(region, endpoint, CONSOLE)
     if args.command == "outputs":
         print("\n".join(outputs(target, api_id)))
     else:

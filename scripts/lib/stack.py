@@ -20,46 +20,36 @@
       deletes the stack and everything it created, and the artifact bucket (emptied first)
   stack.py concurrency --stack-name S --region R [--endpoint-url URL] [--markdown FILE]
       prints the account's Lambda concurrency and what each of the stack's functions reserves
-  stack.py sizes   --artifacts DIR --functions a,b [--markdown FILE]
-      prints each function's bootstrap size and the size of the zip deploy would upload
+(The sizes of what deploy uploads: artifacts.py sizes.)
 """
 
 import argparse
 import hashlib
-import io
-import sys
 import time
-import zipfile
 from pathlib import Path
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from artifacts import bootstrap, zip_bootstrap
+from console import Console
+
 TEMPLATE_BODY_LIMIT = 51_200
 FAILED = ("FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_IN_PROGRESS")
-TAG = "stack"
-
-
-def log(message):
-    print(f"[{TAG}] {message}", flush=True)
-
-
-def fail(message):
-    print(f"[{TAG}] ERROR: {message}", file=sys.stderr, flush=True)
-    sys.exit(1)
 
 
 class Target:
-    """Clients for AWS, or for LocalStack when an endpoint is given."""
+    """Clients for AWS, or for LocalStack when an endpoint is given, and the console the command
+    speaks on."""
 
-    def __init__(self, region, endpoint_url=None):
-        self.region, self.endpoint_url = region, endpoint_url
+    def __init__(self, region, endpoint_url=None, console=Console("stack")):
+        self.region, self.endpoint_url, self.console = region, endpoint_url, console
         self.local = endpoint_url is not None
         self.poll = 1.0 if self.local else 5.0
         self.session = boto3.session.Session(region_name=region)
         if self.session.get_credentials() is None:
-            fail(
+            console.fail(
                 "no AWS credentials found. Configure them first: `aws configure` (or AWS_PROFILE for a "
                 "named profile), `aws sso login`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
             )
@@ -69,25 +59,16 @@ class Target:
         try:
             self.account = self.client("sts").get_caller_identity()["Account"]
         except (ClientError, BotoCoreError) as error:
-            fail(f"the credentials found do not work: {error}")
+            console.fail(f"the credentials found do not work: {error}")
 
     def describe(self):
         where = f"LocalStack at {self.endpoint_url}" if self.local else "AWS"
         return f"{where}, account {self.account}, region {self.region}"
 
     def artifact_bucket(self, stack):
+        """The bucket deploy uploads the stack's artifacts to and destroy deletes: one per stack,
+        account and region, since bucket names are global."""
         return f"{stack}-artifacts-{self.account}-{self.region}"
-
-
-def zip_bootstrap(binary: Path) -> bytes:
-    """A zip holding `bootstrap`, executable, with a fixed timestamp: same binary, same bytes."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        info = zipfile.ZipInfo("bootstrap", date_time=(2020, 1, 1, 0, 0, 0))
-        info.external_attr = (0o100755 & 0xFFFF) << 16
-        info.compress_type = zipfile.ZIP_DEFLATED
-        archive.writestr(info, binary.read_bytes())
-    return buffer.getvalue()
 
 
 def bucket_exists(s3, bucket):
@@ -103,7 +84,7 @@ def bucket_exists(s3, bucket):
 def ensure_bucket(target, bucket):
     if bucket_exists(target.s3, bucket):
         return
-    log(f"creating artifact bucket {bucket}")
+    target.console.log(f"creating artifact bucket {bucket}")
     if target.region == "us-east-1":
         target.s3.create_bucket(Bucket=bucket)
     else:
@@ -119,12 +100,13 @@ def ensure_bucket(target, bucket):
     )
 
 
-def upload_artifacts(s3, bucket, artifacts_dir: Path, functions, assets):
+def upload_artifacts(target, bucket, artifacts_dir: Path, functions, assets):
     """Uploads `<function>.zip` for each function and each asset file under one prefix, a hash
     of all of them: a new build is a new prefix, so the stack update replaces exactly what changed."""
+    s3, log, fail = target.s3, target.console.log, target.console.fail
     files = {}
     for name in functions:
-        binary = artifacts_dir / name / "bootstrap"
+        binary = bootstrap(artifacts_dir, name)
         if not binary.is_file():
             fail(f"{binary} is missing: build the functions first (scripts/build.sh)")
         files[f"{name}.zip"] = zip_bootstrap(binary)
@@ -160,8 +142,8 @@ def stack_status(cfn, stack):
 class EventPrinter:
     """Prints each new stack event once, oldest first."""
 
-    def __init__(self, cfn, stack):
-        self.cfn, self.stack, self.seen = cfn, stack, set()
+    def __init__(self, target, stack):
+        self.cfn, self.log, self.stack, self.seen = target.cfn, target.console.log, stack, set()
         for event in self.events():
             self.seen.add(event["EventId"])
 
@@ -177,10 +159,11 @@ class EventPrinter:
                 continue
             self.seen.add(event["EventId"])
             reason = event.get("ResourceStatusReason") or ""
-            log(f"  {event['ResourceStatus']:<22} {event['LogicalResourceId']:<32} {reason}".rstrip())
+            self.log(f"  {event['ResourceStatus']:<22} {event['LogicalResourceId']:<32} {reason}".rstrip())
 
 
-def wait_for_change_set(cfn, stack, name, poll):
+def wait_for_change_set(target, stack, name):
+    cfn = target.cfn
     while True:
         change_set = cfn.describe_change_set(StackName=stack, ChangeSetName=name)
         status = change_set["Status"]
@@ -190,12 +173,13 @@ def wait_for_change_set(cfn, stack, name, poll):
             reason = change_set.get("StatusReason", "")
             if "didn't contain changes" in reason or "No updates are to be performed" in reason:
                 return None
-            fail(f"change set failed: {reason}")
-        time.sleep(poll)
+            target.console.fail(f"change set failed: {reason}")
+        time.sleep(target.poll)
 
 
-def wait_for_stack(cfn, stack, printer, poll, timeout, goal):
+def wait_for_stack(target, stack, printer, timeout, goal):
     """Waits until the stack reaches `goal` (a status, or None for gone); fails on any other end."""
+    cfn, fail = target.cfn, target.console.fail
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = stack_status(cfn, stack)
@@ -207,84 +191,126 @@ def wait_for_stack(cfn, stack, printer, poll, timeout, goal):
         settled = not status.endswith("IN_PROGRESS")
         if settled and status != goal:
             fail(f"stack {stack} ended in {status}")
-        time.sleep(poll)
+        time.sleep(target.poll)
     fail(f"stack {stack} did not finish within {timeout} s")
 
 
 def deploy(target, args):
-    bucket = f"{args.stack_name}-artifacts-{target.account}-{target.region}"
+    """Uploads the build, creates or updates the stack with a change set, and reports its outputs."""
+    stack, bucket = args.stack_name, target.artifact_bucket(args.stack_name)
     ensure_bucket(target, bucket)
     assets = dict(pair.split("=", 1) for pair in args.asset)
-    prefix = upload_artifacts(target.s3, bucket, Path(args.artifacts), args.functions.split(","), assets)
-    parameters = {"ArtifactBucket": bucket, "ArtifactPrefix": prefix}
-    for pair in args.parameter:
-        key, _, value = pair.partition("=")
-        parameters[key] = value
-
-    cfn, stack = target.cfn, args.stack_name
-    status = stack_status(cfn, stack)
+    prefix = upload_artifacts(target, bucket, Path(args.artifacts), args.functions.split(","), assets)
+    parameters = {"ArtifactBucket": bucket, "ArtifactPrefix": prefix, **given_parameters(args.parameter)}
+    status = stack_status(target.cfn, stack)
     if args.api_logging_role:
         parameters["ApiGatewayAccountRole"] = api_logging_role(target, stack, status, args.api_logging_role)
-    if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"):
-        log(f"stack {stack} is {status} from a failed first deploy: deleting it")
-        printer = EventPrinter(cfn, stack)
-        cfn.delete_stack(StackName=stack)
-        wait_for_stack(cfn, stack, printer, target.poll, args.timeout, None)
-        status = None
+    status = remove_failed_first_deploy(target, stack, status, args.timeout)
     change_set_type = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
     kept = []
     if change_set_type == "UPDATE" and args.keep_previous:
-        current = {
-            p["ParameterKey"]: p.get("ParameterValue", "")
-            for p in cfn.describe_stacks(StackName=stack)["Stacks"][0].get("Parameters", [])
-        }
-        for key in args.keep_previous:
-            if key not in parameters and key in current:
-                kept.append({"ParameterKey": key, "UsePreviousValue": True})
-                log(f"keeping {key}={current[key]!r}, as deployed (give it to change it)")
-    body = Path(args.template).read_text()
-    template = {"TemplateBody": body}
-    if len(body.encode()) > TEMPLATE_BODY_LIMIT:
-        key = f"templates/{hashlib.sha256(body.encode()).hexdigest()[:16]}.yaml"
-        target.s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
-        template = {"TemplateURL": f"{target.s3.meta.endpoint_url}/{bucket}/{key}"}
+        kept = kept_parameters(target, stack, parameters, args.keep_previous)
+    template = template_source(target, bucket, Path(args.template).read_text())
+    given = [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()]
+    run_change_set(target, stack, change_set_type, given + kept, template, args.timeout)
+    if args.reserve:
+        reserve_concurrency(target, stack, args.reserve)
+    values = stack_outputs(target, stack)
+    print_outputs(target.console, values)
+    if args.env_file:
+        write_env_file(target.console, args.env_file, env_lines(target, stack, values))
+
+
+def given_parameters(pairs):
+    """--parameter KEY=VALUE, in the order given (a pair without `=` gives its key an empty value)."""
+    return {key: value for key, _, value in (pair.partition("=") for pair in pairs)}
+
+
+def remove_failed_first_deploy(target, stack, status, timeout):
+    """A stack left by a failed first deploy cannot be updated, only deleted: deletes it. Returns
+    the status to deploy from."""
+    if status not in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"):
+        return status
+    target.console.log(f"stack {stack} is {status} from a failed first deploy: deleting it")
+    printer = EventPrinter(target, stack)
+    target.cfn.delete_stack(StackName=stack)
+    wait_for_stack(target, stack, printer, timeout, None)
+    return None
+
+
+def kept_parameters(target, stack, parameters, keys):
+    """--keep-previous: each of `keys` the stack has and `parameters` lacks keeps its value."""
+    described = target.cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    current = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
+    kept = []
+    for key in keys:
+        if key not in parameters and key in current:
+            kept.append({"ParameterKey": key, "UsePreviousValue": True})
+            target.console.log(f"keeping {key}={current[key]!r}, as deployed (give it to change it)")
+    return kept
+
+
+def template_source(target, bucket, body):
+    """The template as a change set takes it: its body, or, past the size CloudFormation accepts
+    inline, the URL of a copy in the artifact bucket."""
+    if len(body.encode()) <= TEMPLATE_BODY_LIMIT:
+        return {"TemplateBody": body}
+    key = f"templates/{hashlib.sha256(body.encode()).hexdigest()[:16]}.yaml"
+    target.s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
+    return {"TemplateURL": f"{target.s3.meta.endpoint_url}/{bucket}/{key}"}
+
+
+def run_change_set(target, stack, change_set_type, parameters, template, timeout):
+    """Creates a change set and, unless it changes nothing, executes it, printing the stack's
+    events until the stack is done."""
+    cfn, log = target.cfn, target.console.log
     name = f"deploy-{int(time.time())}"
     log(f"{change_set_type.lower()} stack {stack} (change set {name})")
-    printer = EventPrinter(cfn, stack)
+    printer = EventPrinter(target, stack)
     cfn.create_change_set(
         StackName=stack,
         ChangeSetName=name,
         ChangeSetType=change_set_type,
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()] + kept,
+        Parameters=parameters,
         **template,
     )
-    if wait_for_change_set(cfn, stack, name, target.poll) is None:
+    if wait_for_change_set(target, stack, name) is None:
         log("no changes to deploy")
         cfn.delete_change_set(StackName=stack, ChangeSetName=name)
-    else:
-        cfn.execute_change_set(StackName=stack, ChangeSetName=name)
-        goal = "CREATE_COMPLETE" if change_set_type == "CREATE" else "UPDATE_COMPLETE"
-        log(f"stack {stack}: {wait_for_stack(cfn, stack, printer, target.poll, args.timeout, goal)}")
+        return
+    cfn.execute_change_set(StackName=stack, ChangeSetName=name)
+    goal = "CREATE_COMPLETE" if change_set_type == "CREATE" else "UPDATE_COMPLETE"
+    log(f"stack {stack}: {wait_for_stack(target, stack, printer, timeout, goal)}")
 
-    if args.reserve:
-        reserve_concurrency(target, stack, args.reserve)
 
-    described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+def stack_outputs(target, stack):
+    """The stack's outputs; on LocalStack, ApiUrl is the URL LocalStack serves the API at."""
+    described = target.cfn.describe_stacks(StackName=stack)["Stacks"][0]
     values = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     if target.local:
         values["ApiUrl"] = f"{target.endpoint_url}/_aws/execute-api/{values['ApiId']}/{values['ApiStage']}"
-    log("outputs:")
+    return values
+
+
+def print_outputs(console, values):
+    console.log("outputs:")
     for key in ["ApiUrl"] + sorted(k for k in values if k != "ApiUrl"):
-        log(f"  {key:<34} {values[key]}")
-    if args.env_file:
-        lines = [f"API={values['ApiUrl']}", f"AWS_REGION={target.region}", f"STACK_NAME={stack}"]
-        if target.local:
-            lines.append(f"AWS_ENDPOINT_URL={target.endpoint_url}")
-        lines += [f"{snake(k)}={v}" for k, v in sorted(values.items())]
-        Path(args.env_file).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.env_file).write_text("\n".join(lines) + "\n")
-        log(f"wrote {args.env_file}")
+        console.log(f"  {key:<34} {values[key]}")
+
+
+def env_lines(target, stack, values):
+    """The outputs as shell variables: API, where the stack is, then each output in upper snake case."""
+    lines = [f"API={values['ApiUrl']}", f"AWS_REGION={target.region}", f"STACK_NAME={stack}"]
+    if target.local:
+        lines.append(f"AWS_ENDPOINT_URL={target.endpoint_url}")
+    return lines + [f"{snake(k)}={v}" for k, v in sorted(values.items())]
+
+
+def write_env_file(console, path, lines):
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("\n".join(lines) + "\n")
+    console.log(f"wrote {path}")
 
 
 def empty_bucket(s3, bucket):
@@ -302,7 +328,7 @@ def empty_bucket(s3, bucket):
 
 
 def destroy(target, args):
-    cfn, stack = target.cfn, args.stack_name
+    cfn, stack, log = target.cfn, args.stack_name, target.console.log
     status = stack_status(cfn, stack)
     if status is None:
         log(f"there is no stack {stack} in {target.describe()}")
@@ -314,9 +340,9 @@ def destroy(target, args):
         except ClientError:
             kept_role = None  # the stack relies on the account's own role, or is older than it
         log(f"deleting stack {stack} ({status}) and everything it created")
-        printer = EventPrinter(cfn, stack)
+        printer = EventPrinter(target, stack)
         cfn.delete_stack(StackName=stack)
-        wait_for_stack(cfn, stack, printer, target.poll, args.timeout, None)
+        wait_for_stack(target, stack, printer, args.timeout, None)
         log(f"stack {stack} deleted")
         if kept_role:
             log(
@@ -335,6 +361,7 @@ def api_logging_role(target, stack, status, requested):
     """ApiGatewayAccountRole: whether the stack makes the role API Gateway logs through and names
     it in the account's settings (per region, shared by every API there), or relies on the one
     they name. Auto reads those settings, and says what it chose and why."""
+    log = target.console.log
     if requested != "auto":
         log(f"API Gateway logging role: {requested}, as asked (ApiGatewayAccountRole={requested})")
         return requested
@@ -375,6 +402,7 @@ def reserve_concurrency(target, stack, reservations):
     """LocalStack's CloudFormation accepts a function's ReservedConcurrentExecutions but never
     applies it (its resource provider does not call PutFunctionConcurrency), so the local stack's
     reservations are applied here, then read back."""
+    log, fail = target.console.log, target.console.fail
     if not target.local:
         fail("--reserve is for LocalStack only: on AWS the template's ReservedConcurrentExecutions applies")
     lambda_ = target.client("lambda")
@@ -412,7 +440,7 @@ def concurrency(target, args):
         f"Lambda concurrency: {account['ConcurrentExecutions']} for the account "
         f"({account['UnreservedConcurrentExecutions']} unreserved); reserved: {', '.join(reserved) or 'none'}."
     )
-    log(line)
+    target.console.log(line)
     if args.markdown:
         Path(args.markdown).write_text(line + "\n")
 
@@ -426,30 +454,9 @@ def snake(name):
     return out
 
 
-def sizes(args):
-    total = 0
-    rows = ["| function | bootstrap (MiB) | zipped (MiB) |", "| --- | --- | --- |"]
-    for name in args.functions.split(","):
-        binary = Path(args.artifacts) / name / "bootstrap"
-        if not binary.is_file():
-            fail(f"{binary} is missing")
-        zipped = len(zip_bootstrap(binary))
-        total += zipped
-        size = binary.stat().st_size
-        log(f"{name:<18} bootstrap {size / 2**20:6.2f} MiB   zipped {zipped / 2**20:6.2f} MiB")
-        rows.append(f"| {name} | {size / 2**20:.2f} | {zipped / 2**20:.2f} |")
-    log(f"{'all':<18} {'':<24} zipped {total / 2**20:6.2f} MiB")
-    if args.markdown:
-        Path(args.markdown).write_text("\n".join(rows) + "\n")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    sizes_command = commands.add_parser("sizes")
-    sizes_command.add_argument("--artifacts", required=True)
-    sizes_command.add_argument("--functions", required=True)
-    sizes_command.add_argument("--markdown", help="also write the sizes here as a Markdown table")
     for name in ("whoami", "deploy", "destroy", "concurrency"):
         command = commands.add_parser(name)
         command.add_argument("--region", required=True)
@@ -470,12 +477,8 @@ def main():
         if name == "concurrency":
             command.add_argument("--markdown", help="also write the line here")
     args = parser.parse_args()
-    global TAG
-    TAG = args.command
-    if args.command == "sizes":
-        return sizes(args)
-    target = Target(args.region, args.endpoint_url)
-    log(f"target: {target.describe()}")
+    target = Target(args.region, args.endpoint_url, Console(args.command))
+    target.console.log(f"target: {target.describe()}")
     if args.command == "deploy":
         deploy(target, args)
     elif args.command == "destroy":

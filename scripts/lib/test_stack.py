@@ -1,13 +1,21 @@
 """What deploy.sh chooses for the account's API Gateway logging role on AWS (python -m unittest):
-stack.py reads the account's settings, with fakes of the clients here."""
+stack.py reads the account's settings, with fakes of the clients here. And the steps of a deploy
+that decide what the change set and .local/stack.env get, with the same fakes."""
 
 import contextlib
 import io
+import stat
+import tempfile
 import unittest
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
 
 from botocore.exceptions import ClientError
 
+import artifacts
 import stack
+from console import Console
 
 
 def client_error(code):
@@ -33,6 +41,7 @@ class Fake:
 class Target:
     def __init__(self, account_role=None, roles=(), stack_role=None):
         self.account, self.region = "111111111111", "eu-west-1"
+        self.console = Console("deploy")
         settings = {"cloudwatchRoleArn": account_role} if account_role else {}
         self.clients = {
             "apigateway": Fake(get_account=settings),
@@ -76,6 +85,108 @@ class ApiLoggingRole(unittest.TestCase):
 
     def test_what_is_asked_wins(self):
         self.assertEqual(self.choose(Target(), requested="existing"), "existing")
+
+
+class Recorder:
+    """A client that records each call and answers from a dict (None when not given)."""
+
+    def __init__(self, **answers):
+        self.answers, self.calls = answers, []
+        self.meta = SimpleNamespace(endpoint_url="https://s3.eu-west-1.amazonaws.com")
+
+    def __getattr__(self, name):
+        def call(**kwargs):
+            self.calls.append((name, kwargs))
+            return self.answers.get(name)
+
+        return call
+
+
+def deploy_target(local=False, cfn=None, s3=None):
+    target = SimpleNamespace(account="111111111111", region="eu-west-1", console=Console("deploy"), local=local)
+    target.endpoint_url = "http://127.0.0.1:4566" if local else None
+    target.cfn, target.s3 = cfn or Recorder(), s3 or Recorder()
+    return target
+
+
+def described(**stack_fields):
+    return {"Stacks": [{"StackName": "eda-demo", "StackStatus": "UPDATE_COMPLETE", **stack_fields}]}
+
+
+def quietly(step, *args):
+    with contextlib.redirect_stdout(io.StringIO()) as said:
+        result = step(*args)
+    return result, said.getvalue()
+
+
+class DeploySteps(unittest.TestCase):
+    def test_parameters_given_keep_their_order_and_a_bare_key_is_empty(self):
+        given = stack.given_parameters(["OidcIssuer=https://issuer/a=b", "ApiThrottleRate=5", "OidcAudience"])
+        self.assertEqual(list(given.items()),
+                         [("OidcIssuer", "https://issuer/a=b"), ("ApiThrottleRate", "5"), ("OidcAudience", "")])
+
+    def test_a_kept_parameter_is_one_the_stack_has_and_the_deploy_does_not_give(self):
+        parameters = [{"ParameterKey": "OidcIssuer", "ParameterValue": "https://issuer"},
+                      {"ParameterKey": "ApiThrottleRate", "ParameterValue": "5"}]
+        target = deploy_target(cfn=Recorder(describe_stacks=described(Parameters=parameters)))
+        kept, said = quietly(stack.kept_parameters, target, "eda-demo", {"ApiThrottleRate": "10"},
+                             ["OidcIssuer", "ApiThrottleRate", "OidcAudience"])
+        self.assertEqual(kept, [{"ParameterKey": "OidcIssuer", "UsePreviousValue": True}])
+        self.assertIn("keeping OidcIssuer='https://issuer', as deployed", said)
+
+    def test_a_template_within_the_limit_goes_in_the_change_set_itself(self):
+        target = deploy_target()
+        source = stack.template_source(target, "bucket", "Resources: {}\n")
+        self.assertEqual(source, {"TemplateBody": "Resources: {}\n"})
+        self.assertEqual(target.s3.calls, [])
+
+    def test_a_template_past_the_limit_is_uploaded_and_given_by_its_url(self):
+        target, body = deploy_target(), "#" * (stack.TEMPLATE_BODY_LIMIT + 1)
+        source = stack.template_source(target, "bucket", body)
+        [(name, upload)] = target.s3.calls
+        self.assertEqual((name, upload["Bucket"], upload["Body"]), ("put_object", "bucket", body.encode()))
+        self.assertEqual(source, {"TemplateURL": f"https://s3.eu-west-1.amazonaws.com/bucket/{upload['Key']}"})
+
+    def test_a_stack_not_left_by_a_failed_first_deploy_is_kept(self):
+        target = deploy_target()
+        for status in (None, "REVIEW_IN_PROGRESS", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"):
+            self.assertEqual(stack.remove_failed_first_deploy(target, "eda-demo", status, 60), status)
+        self.assertEqual(target.cfn.calls, [])
+
+    def test_on_localstack_the_api_url_is_where_localstack_serves_the_api(self):
+        outputs = [{"OutputKey": k, "OutputValue": v}
+                   for k, v in {"ApiId": "abc123", "ApiStage": "local", "ApiUrl": "https://aws"}.items()]
+        target = deploy_target(local=True, cfn=Recorder(describe_stacks=described(Outputs=outputs)))
+        values = stack.stack_outputs(target, "eda-demo")
+        self.assertEqual(values["ApiUrl"], "http://127.0.0.1:4566/_aws/execute-api/abc123/local")
+
+    def test_the_env_file_names_the_api_and_the_stack_then_each_output(self):
+        values = {"ApiUrl": "http://127.0.0.1:4566/_aws/execute-api/abc123/local", "EventStoreTableName": "events"}
+        self.assertEqual(stack.env_lines(deploy_target(local=True), "eda-demo", values), [
+            "API=http://127.0.0.1:4566/_aws/execute-api/abc123/local",
+            "AWS_REGION=eu-west-1",
+            "STACK_NAME=eda-demo",
+            "AWS_ENDPOINT_URL=http://127.0.0.1:4566",
+            "API_URL=http://127.0.0.1:4566/_aws/execute-api/abc123/local",
+            "EVENT_STORE_TABLE_NAME=events",
+        ])  # fmt: skip
+        self.assertNotIn("AWS_ENDPOINT_URL=", "\n".join(stack.env_lines(deploy_target(), "eda-demo", values)))
+
+
+class Zips(unittest.TestCase):
+    def test_the_same_bootstrap_zips_to_the_same_bytes_and_stays_executable(self):
+        # Same bytes, same content hash: a rebuild that changed nothing uploads nothing new.
+        with tempfile.TemporaryDirectory() as folder:
+            binary = artifacts.bootstrap(folder, "payment")
+            binary.parent.mkdir()
+            binary.write_bytes(b"\x7fELF pretend")
+            first = artifacts.zip_bootstrap(binary)
+            binary.touch()
+            self.assertEqual(artifacts.zip_bootstrap(Path(binary)), first)
+        with zipfile.ZipFile(io.BytesIO(first)) as archive:
+            [info] = archive.infolist()
+            self.assertEqual((info.filename, archive.read(info)), ("bootstrap", b"\x7fELF pretend"))
+            self.assertEqual(stat.S_IMODE(info.external_attr >> 16), 0o755)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from queue import Queue
+from typing import NamedTuple
 
 from localstack import config
 from localstack.aws.api.lambda_ import PackageType
@@ -125,7 +126,7 @@ class _RuntimeAPI(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path != f"{API}/invocation/next":
             return self._reply(404, _error("NotFound", self.path))
-        inv = self.server.executor._next_invocation()  # blocks until there is an event
+        inv = self.server.executor.next_invocation()  # blocks until there is an event
         if inv is None:  # environment stopping: the process is being killed anyway
             return self._reply(410, _error("Runtime.Shutdown", "execution environment stopped"))
         self._reply(200, inv.body, inv.headers)
@@ -135,12 +136,12 @@ class _RuntimeAPI(BaseHTTPRequestHandler):
         parts = self.path.removeprefix(API).strip("/").split("/")
         error_type = self.headers.get("Lambda-Runtime-Function-Error-Type") or "Runtime.Unknown"
         if parts == ["init", "error"]:
-            executor._init_failed(body or _error(error_type, "init error"))
+            executor.init_failed(body or _error(error_type, "init error"))
             return self._reply(202)
         if len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
             if parts[2] == "error" and not body:
                 body = _error(error_type, "function error")
-            if executor._complete(parts[1], body, is_error=parts[2] == "error"):
+            if executor.complete(parts[1], body, is_error=parts[2] == "error"):
                 return self._reply(202)
             return self._reply(400, _error("InvalidRequestID", f"no invocation {parts[1]} in progress"))
         self._reply(404, _error("NotFound", self.path))
@@ -174,7 +175,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _RuntimeAPI)
         self._server.daemon_threads = True
         self._server.executor = self
-        threading.Thread(target=self._server.serve_forever, name=f"lambda-api-{self.id}", daemon=True).start()
+        threading.Thread(target=_serve, args=(self._server,), name=f"lambda-api-{self.id}", daemon=True).start()
         log_dir = os.environ.get("HOST_LAMBDA_LOG_DIR") or os.path.join(config.dirs.tmp, "lambda-logs")
         os.makedirs(log_dir, exist_ok=True)
         name = self.function_version.id.function_name
@@ -187,49 +188,13 @@ class HostRuntimeExecutor(RuntimeExecutor):
     def invoke(self, payload: dict[str, str]) -> InvocationResult:
         timeout = self.function_version.config.timeout
         inv = _Invocation(payload, timeout)
-        rid = inv.request_id
-        if self._proc is None or self._proc.poll() is not None:
-            # The process died or was killed after a timeout: AWS re-initialises the sandbox too.
-            self._kill()  # whatever the old process group left behind
-            if error := self._spawn():
-                self._kill()
-                self._wait_for_output()  # the process is gone: all it printed, up to its end
-                return InvocationResult(rid, error, is_error=True, logs="\n".join(self._take_output()))
+        if failure := self._restart_if_exited(inv.request_id):
+            return failure
         init_ms, self._init_ms = self._init_ms, None
-        self._wait_for_output()
-        init_lines = self._take_output()  # init output goes before START, as in CloudWatch
-        start = f"START RequestId: {rid} Version: {self.function_version.id.qualifier}"
-        self._log_line(start)
-        t0 = time.monotonic()
-        self._current = inv
-        self._queue.put(inv)
-        timed_out = False
-        try:
-            body, is_error = inv.result.result(timeout=timeout)
-        except FutureTimeout:
-            timed_out, is_error = True, True
-            body = _error("Sandbox.Timedout", f"RequestId: {rid} Error: Task timed out after {timeout:.2f} seconds")
-        duration_ms = (time.monotonic() - t0) * 1000
-        self._current = None
-        max_mem = self._max_memory_mb()
-        if timed_out:  # kill it like Lambda does; the next invocation starts a new process
-            self._kill()
-        self._wait_for_output()
-        lines = self._take_output()
-        if timed_out:
-            now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-            lines.append(f"{now} {rid} Task timed out after {timeout:.2f} seconds")
-        report = (
-            f"REPORT RequestId: {rid}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {math.ceil(duration_ms)} ms"
-            f"\tMemory Size: {self.function_version.config.memory_size} MB\tMax Memory Used: {max_mem} MB"
-            + (f"\tInit Duration: {init_ms:.2f} ms" if init_ms is not None else "")
-            + ("\tStatus: timeout" if timed_out else "")
-        )
-        tail = [f"END RequestId: {rid}", report]
-        for line in ([lines[-1]] if timed_out else []) + tail:
-            self._log_line(line)
-        logs = "\n".join(init_lines + [start] + lines + tail) + "\n"
-        return InvocationResult(rid, body, is_error=is_error, logs=logs)
+        head = self._start_log(inv.request_id)
+        outcome = self._run(inv, timeout)
+        logs = "\n".join(head + self._end_log(inv.request_id, outcome, timeout, init_ms)) + "\n"
+        return InvocationResult(inv.request_id, outcome.body, is_error=outcome.is_error, logs=logs)
 
     def stop(self) -> None:
         self._stopped = True
@@ -237,8 +202,9 @@ class HostRuntimeExecutor(RuntimeExecutor):
         if inv := self._current:  # stopped mid-invocation (function deleted, LocalStack stopping)
             inv.finish(_error("Runtime.ExitError", "execution environment stopped"), True)
         if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+            # shutdown() waits for the server's next poll (up to 0.5 s), and LocalStack stops a
+            # function's environments one after another: the server ends and closes on its own.
+            threading.Thread(target=self._server.shutdown, daemon=True).start()
         if self._logfile:
             self._logfile.close()
         self._wakeup.set()
@@ -274,6 +240,37 @@ class HostRuntimeExecutor(RuntimeExecutor):
         pass  # nothing beyond the unzipped code, which LocalStack removes itself
 
     # --- process management --------------------------------------------------------------------
+    def _restart_if_exited(self, request_id: str) -> InvocationResult | None:
+        """Starts the process again if it died or was killed after a timeout, as AWS re-initialises
+        the sandbox. Returns the invocation's failure if it cannot start, else None."""
+        if self._proc is not None and self._proc.poll() is None:
+            return None
+        self._kill()  # whatever the old process group left behind
+        if error := self._spawn():
+            self._kill()
+            # The process is gone: its output is all it printed, up to its end.
+            return InvocationResult(request_id, error, is_error=True, logs="\n".join(self._collect_output()))
+        return None
+
+    def _run(self, inv: _Invocation, timeout: int) -> "_Outcome":
+        """Hands the invocation to the process and waits for its answer up to the function's
+        timeout; past it, kills the process like Lambda does (the next invocation starts a new one)."""
+        t0 = time.monotonic()
+        self._current = inv
+        self._queue.put(inv)
+        timed_out = False
+        try:
+            body, is_error = inv.result.result(timeout=timeout)
+        except FutureTimeout:
+            timed_out, is_error = True, True
+            body = _error("Sandbox.Timedout", f"RequestId: {inv.request_id} Error: {_timed_out_text(timeout)}")
+        duration_ms = (time.monotonic() - t0) * 1000
+        self._current = None
+        max_memory_mb = self._max_memory_mb()  # while the process is there to ask
+        if timed_out:
+            self._kill()
+        return _Outcome(body, is_error, timed_out, duration_ms, max_memory_mb)
+
     def _build_env(self, env_vars: dict) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k in PASSED_ENV}
         env.update({k: str(v) for k, v in env_vars.items()})  # LocalStack's + the function's own
@@ -362,22 +359,45 @@ class HostRuntimeExecutor(RuntimeExecutor):
         except Exception:
             return 0
 
-    # --- called by the Runtime API handler --------------------------------------------------------
-    def _next_invocation(self) -> _Invocation | None:
+    # --- for the Runtime API handler (_RuntimeAPI) ------------------------------------------------
+    def next_invocation(self) -> _Invocation | None:
+        """The next event for the process, waiting for one; None when the environment stops.
+        The first call ends the process's init."""
         queue = self._queue
         self._ready.set()
         self._wakeup.set()
         return queue.get()
 
-    def _complete(self, request_id: str, body: bytes, is_error: bool) -> bool:
+    def complete(self, request_id: str, body: bytes, is_error: bool) -> bool:
+        """The process's answer to the invocation in progress; False if that is not `request_id`."""
         inv = self._current
         return inv is not None and inv.request_id == request_id and inv.finish(body, is_error)
 
-    def _init_failed(self, body: bytes) -> None:
+    def init_failed(self, body: bytes) -> None:
+        """The process's init error: the start fails with it."""
         self._init_error = body
         self._wakeup.set()
 
     # --- logs ---------------------------------------------------------------------------------------
+    def _start_log(self, request_id: str) -> list[str]:
+        """An invocation's log up to its start: what the process printed since (its init's output,
+        which goes before START, as in CloudWatch), then START."""
+        lines = self._collect_output()
+        lines.append(f"START RequestId: {request_id} Version: {self.function_version.id.qualifier}")
+        self._log_line(lines[-1])
+        return lines
+
+    def _end_log(self, request_id: str, outcome: "_Outcome", timeout: int, init_ms: float | None) -> list[str]:
+        """The rest of an invocation's log: its output, the timeout if it timed out, END and REPORT.
+        The process's lines are in the log file already; the executor's are added."""
+        lines = self._collect_output()
+        memory_size = self.function_version.config.memory_size
+        ours = [_timed_out_line(request_id, timeout)] if outcome.timed_out else []
+        ours += [f"END RequestId: {request_id}", _report_line(request_id, outcome, memory_size, init_ms)]
+        for line in ours:
+            self._log_line(line)
+        return lines + ours
+
     def _pump_output(self, proc: subprocess.Popen, pipe: "_Pipe") -> None:
         """Moves the process's stdout+stderr into lines for the invocation logs and the debug file,
         as it comes. It waits for output without the output lock, and reads only what is in the
@@ -439,6 +459,47 @@ class HostRuntimeExecutor(RuntimeExecutor):
         with self._output_lock:
             lines, self._output = self._output, []
         return lines
+
+    def _collect_output(self) -> list[str]:
+        """What the process printed since the last call, up to now."""
+        self._wait_for_output()
+        return self._take_output()
+
+
+class _Outcome(NamedTuple):
+    body: bytes
+    is_error: bool
+    timed_out: bool
+    duration_ms: float
+    max_memory_mb: int
+
+
+# --- the lines of an invocation's log that say how it went, as Lambda writes them -------------------
+def _timed_out_text(timeout: int) -> str:
+    return f"Task timed out after {timeout:.2f} seconds"
+
+
+def _timed_out_line(request_id: str, timeout: int) -> str:
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return f"{now} {request_id} {_timed_out_text(timeout)}"
+
+
+def _report_line(request_id: str, outcome: _Outcome, memory_size: int, init_ms: float | None) -> str:
+    duration_ms = outcome.duration_ms
+    return (
+        f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms"
+        f"\tBilled Duration: {math.ceil(duration_ms)} ms"
+        f"\tMemory Size: {memory_size} MB\tMax Memory Used: {outcome.max_memory_mb} MB"
+        + (f"\tInit Duration: {init_ms:.2f} ms" if init_ms is not None else "")
+        + ("\tStatus: timeout" if outcome.timed_out else "")
+    )
+
+
+def _serve(server: ThreadingHTTPServer) -> None:
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()  # once stop()'s shutdown() has ended the loop
 
 
 class _Pipe:

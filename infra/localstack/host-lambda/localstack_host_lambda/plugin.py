@@ -15,6 +15,7 @@ class HostRuntimeExecutorPlugin(RuntimeExecutorPlugin):
         )
         from localstack_host_lambda.executor import HostRuntimeExecutor
 
+        # Each patch applies itself once and says so in LocalStack's log (INFO, "... (host-lambda patch)").
         apigateway_body.apply()
         stepfunctions_jsonpath.apply()
         stepfunctions_lambda_errors.apply()

@@ -2,12 +2,10 @@
 
 LocalStack 2026.3 evaluates every `.$` field, Choice variable and ResultPath of a state machine by
 calling jsonpath_ng's `parse(path)`, and that builds a new PLY parser (its LALR tables) each time
-before parsing the path. Under load this is most of what LocalStack does: a profile (py-spy, GIL
-samples) of the order flow at 5 orders/s put 73% of LocalStack's time under `ply`, inside Step
-Functions' JSONPath evaluation, with LocalStack's one Python process at 90% of a core and the
-flow limited to under 2 orders/s (see BENCHMARKS.md). The paths of a state machine are a handful
-of fixed strings, and a parsed path is only read when it is evaluated, so each is parsed once and
-kept. Nothing changes for AWS, whose Step Functions is not LocalStack.
+before parsing the path. Under load this is most of what LocalStack does, and what limits the
+order flow's rate on the local stack (BENCHMARKS.md profiles it). The paths of a state machine are
+a handful of fixed strings, and a parsed path is only read when it is evaluated, so each is parsed
+once and kept. Nothing changes for AWS, whose Step Functions is not LocalStack.
 """
 
 import functools

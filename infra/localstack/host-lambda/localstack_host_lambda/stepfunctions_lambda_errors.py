@@ -5,11 +5,11 @@ connection refused, timed out or dropped), AWS Step Functions fails the task wit
 `Lambda.SdkClientException` (or `Lambda.ServiceException`), errors AWS tells every workflow to
 retry. LocalStack 2026.3 reports any such exception of its own internal client as
 `States.Runtime`, which a workflow cannot sensibly retry (on AWS it is not even catchable) and
-which the payment workflow's catch-all turns into a failed payment. Under overload (20 orders/s
-on the local stack, BENCHMARKS.md) LocalStack's HTTP server stops accepting its own connections
-for minutes, and orders were cancelled that way although nothing had been charged. With this
-patch the task fails as it would on AWS and the workflow's retrier, not its catch-all, handles
-it. Nothing changes for AWS, whose Step Functions is not LocalStack.
+which the payment workflow's catch-all turns into a failed payment. Under overload LocalStack's
+HTTP server can stop accepting its own connections for minutes (BENCHMARKS.md), and an order
+nothing was charged for would be cancelled. With this patch the task fails as it would on AWS and
+the workflow's retrier, not its catch-all, handles it. Nothing changes for AWS, whose Step
+Functions is not LocalStack.
 """
 
 import logging

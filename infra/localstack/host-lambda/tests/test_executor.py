@@ -20,6 +20,7 @@ or this file alone:
 import json
 import os
 import socket
+import socketserver
 import sys
 import tempfile
 import textwrap
@@ -421,6 +422,26 @@ class Stopping(ExecutorTest):
         executor = self.executor()
         host, port = self.invoke(executor, {})[1]["env"]["AWS_LAMBDA_RUNTIME_API"].split(":")
         executor.stop()
+        self.assertTrue(wait_until(lambda: not accepts_connections(host, int(port)), timeout=2))
+
+    def test_stopping_does_not_wait_for_the_runtime_api_to_shut_down(self):
+        # LocalStack stops a function's environments one after another, and a server's shutdown()
+        # waits for its next poll: each stop would add that wait. Here shutdown() is held until
+        # stop() has returned; the API still closes once it runs.
+        executor = self.executor()
+        host, port = self.invoke(executor, {})[1]["env"]["AWS_LAMBDA_RUNTIME_API"].split(":")
+        shutdown, release = socketserver.BaseServer.shutdown, threading.Event()
+
+        def held_shutdown(server):
+            release.wait(5)
+            shutdown(server)
+
+        with mock.patch.object(socketserver.BaseServer, "shutdown", held_shutdown):
+            t0 = time.monotonic()
+            executor.stop()
+            stopping = time.monotonic() - t0
+            release.set()
+        self.assertLess(stopping, 2)
         self.assertTrue(wait_until(lambda: not accepts_connections(host, int(port)), timeout=2))
 
     def test_stopping_during_an_invocation_ends_the_invocation_with_an_error(self):

@@ -1,5 +1,5 @@
 """The Step Functions JSONPath patch: a state machine's paths are parsed once, not at every
-evaluation (building the parser was 73% of LocalStack's time under load), and a cached path
+evaluation (building the parser is most of LocalStack's time under load), and a cached path
 evaluates exactly as LocalStack's own, unpatched, evaluation does. Run with LocalStack's Python,
 against the installed plugin, from the repository's root:
     .local/venv/bin/python -m unittest discover -s infra/localstack/host-lambda/tests

@@ -1,0 +1,24 @@
+"""What the template's checks (check_iam.py, check_api.py) share: a command line of one argument,
+the template, read as cfn-lint reads it, and problems printed one a line under the check's tag."""
+
+import sys
+
+
+def template_from_argv(usage):
+    """The template the one argument names; exits with `usage` unless there is exactly one
+    argument, and with the reason when the file cannot be read."""
+    if len(sys.argv) != 2:
+        sys.exit(usage)
+    from cfnlint.decode import decode
+
+    template, matches = decode(sys.argv[1])
+    if template is None:
+        sys.exit(f"cannot read {sys.argv[1]}: {matches}")
+    return template
+
+
+def report(prefix, problems):
+    """Prints each problem after `prefix` (`[iam]`, `[api] with ...:`); returns how many."""
+    for problem in problems:
+        print(f"{prefix} {problem}")
+    return len(problems)
