@@ -96,7 +96,7 @@ if [[ $quick == 1 ]]; then
     log "== artifact sizes: skipped in --quick (scripts/test.sh --release checks the arm64 build)"
     echo "(not measured in quick mode)" >"$out/sizes.md"
     log "== the functions as the local stack runs them (debug build) and the baseline"
-    run scripts/build.sh --with-baseline
+    run scripts/build.sh --with-baseline --test-hooks
 else
     log "== artifact sizes: release build for AWS (arm64)"
     run scripts/build.sh --release --arch arm64

@@ -6,18 +6,23 @@
 #   scripts/build.sh --arch arm64    for AWS Graviton (cross-compiled with zig); or x86_64
 #   scripts/build.sh --with-baseline also hello-lambda, the smallest function: the baseline the
 #                                    benchmarks compare every function with (scripts/bench.sh)
+#   scripts/build.sh --test-hooks    with the test suites' hooks (cargo feature test-hooks: the
+#                                    injected faults, the simulated payment outage): the local
+#                                    stack's build only; what goes to AWS never has them
 set -euo pipefail
 LOG_TAG=build
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 release=()
 baseline=0
+features=()
 arch="$(host_architecture)"
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --release) release=(--release) ;;
         --arch) arch="${2:?--arch needs arm64 or x86_64}"; shift ;;
         --with-baseline) baseline=1 ;;
+        --test-hooks) features=(--features "$TEST_HOOK_FEATURES") ;;
         -h | --help) usage; exit 0 ;;
         *) die "unknown option $1" ;;
     esac
@@ -36,7 +41,7 @@ built="${FUNCTIONS//,/ }"
 [[ $baseline == 1 ]] && built+=" hello-lambda"
 for function in $built; do packages+=(--package "$function"); done
 start=$SECONDS
-run cargo lambda build "${release[@]}" --target "$target" "${packages[@]}"
+run cargo lambda build "${release[@]}" --target "$target" "${packages[@]}" "${features[@]}"
 for function in $built; do
     binary="target/lambda/$function/bootstrap"
     [[ -x "$binary" ]] || die "$binary was not built"

@@ -11,9 +11,9 @@
 #   --email ADDRESS          subscribe this address to the notifications (AWS sends a confirmation)
 #   --fraud-threshold N      orders over this amount are refused (default 500)
 #   --simulated-outage-customer ID
-#                            testing aid: the payment provider is down for this customer's orders
-#                            (default: none on AWS; payment-provider-down on the local stack,
-#                            where the e2e suites use it; '' for none)
+#                            local stack only, a test hook: the payment provider is down for this
+#                            customer's orders (default payment-provider-down, which the e2e
+#                            suites use; '' for none). The build for AWS has no test hooks.
 #   --arch arm64|x86_64      what to build for (default arm64 on AWS; the host's on LocalStack,
 #                            where functions run as host processes)
 #   --debug                  a debug build (fast to build; for the local stack)
@@ -41,7 +41,7 @@ LOG_TAG=deploy
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 local_stack=0 stack_name="$LOCAL_STACK_NAME" region="" email="" fraud_threshold=500 outage_customer=unset
-arch="" profile=(--release) build=1
+arch="" profile=(--release) build=1 hooks=()
 oidc_issuer=unset oidc_audience=unset oidc_jwks_url=unset order_api_max_concurrency=0 account_role=auto
 extra=()
 while [[ $# -gt 0 ]]; do
@@ -98,6 +98,8 @@ if [[ $local_stack == 1 ]]; then
     export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
     unset AWS_SESSION_TOKEN AWS_PROFILE
     [[ "$outage_customer" != unset ]] || outage_customer="$LOCAL_SIMULATED_OUTAGE_CUSTOMER"
+    # The local stack is where the suites run: its build has their hooks (scripts/build.sh).
+    hooks=(--test-hooks)
     [[ "$oidc_issuer$oidc_audience$oidc_jwks_url" == unsetunsetunset ]] \
         || die "the local stack trusts the local issuer only (${LOCAL_ISSUER#"$REPO"/}/issuer.json); --oidc-* are for AWS"
     # The local issuer (scripts/local-up.sh makes it, before it deploys): LocalStack has no Cognito,
@@ -153,6 +155,8 @@ else
         parameters+=(--keep-previous "$key")
     done
 fi
+[[ "$outage_customer" == unset || -z "$outage_customer" || $local_stack == 1 ]] \
+    || die "--simulated-outage-customer is a test hook of the local stack's build; the build for AWS has none"
 [[ "$outage_customer" != unset ]] || outage_customer=""
 parameters+=(
     --parameter "Architecture=$arch"
@@ -170,7 +174,7 @@ stack() { "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/stack.py" "$@"; }
 stack whoami --region "$region" "${target[@]}"
 
 if [[ $build == 1 ]]; then
-    "$REPO/scripts/build.sh" "${profile[@]}" --arch "$arch"
+    "$REPO/scripts/build.sh" "${profile[@]}" --arch "$arch" "${hooks[@]}"
 fi
 
 stack deploy \

@@ -4,12 +4,12 @@
 # and the curl checks of scripts/e2e.sh. Stops what it started, whatever happens.
 #
 #   scripts/test.sh [--no-e2e] [--release] [--long]
-#     --release  also build every function for AWS (release, arm64) and check the artifacts, then
-#                redeploy the local stack with a release build and, as on AWS, no simulated
+#     --release  also build every function for AWS (release, arm64) and check the artifacts (arm64,
+#                no test hooks, sizes), then redeploy the local stack, as on AWS, with no simulated
 #                payment outage (scripts/deploy.sh --local --simulated-outage-customer ''), and run
 #                the curl checks against it as a user checks a deployment on AWS: given the API's
-#                URL only, from a copy of the tree without .local/. Slow on 2 cores (two release
-#                builds); CI sets it.
+#                URL only, from a copy of the tree without .local/. Slow on 2 cores (a release
+#                build); CI sets it.
 #     --long     the hostile-input checks at length: 300 s per fuzz target instead of 20, and
 #                1,000 schemathesis cases per API operation and phase instead of 60.
 set -euo pipefail
@@ -50,7 +50,29 @@ check_template() {
     run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_api.py" "$REPO/infra/template.yaml"
 }
 
-# The functions as they would go to AWS: release, arm64, and really built for arm64.
+# Whether the functions in target/lambda hold test hooks, by the strings only the hooks hold:
+# `present`, every marker is in some function (the local stack's build, so that this check is
+# seen to find them); `absent`, none is in any (the build for AWS).
+check_test_hooks() {
+    local want="$1" function marker found=()
+    for marker in "${TEST_HOOK_MARKERS[@]}"; do
+        for function in ${FUNCTIONS//,/ }; do
+            if grep -qaF "$marker" "$REPO/target/lambda/$function/bootstrap"; then
+                log "$function holds $marker"
+                found+=("$marker")
+                break
+            fi
+        done
+    done
+    case "$want" in
+        present) ((${#found[@]} == ${#TEST_HOOK_MARKERS[@]})) \
+            || die "the local stack's build should hold every test hook (${TEST_HOOK_MARKERS[*]}); it holds: ${found[*]:-none}" ;;
+        absent) ((${#found[@]} == 0)) || die "the build for AWS holds test hooks: ${found[*]}" ;;
+    esac
+    log "test hooks: $want"
+}
+
+# The functions as they would go to AWS: release, arm64, really built for arm64, no test hooks.
 check_aws_artifacts() {
     "$REPO/scripts/build.sh" --release --arch arm64
     local function description
@@ -59,6 +81,7 @@ check_aws_artifacts() {
         log "$function: $description"
         [[ "$description" == *aarch64* ]] || die "$function's bootstrap is not an arm64 binary"
     done
+    check_test_hooks absent
     "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/artifacts.py" sizes --artifacts "$REPO/target/lambda" --functions "$FUNCTIONS"
 }
 
@@ -156,6 +179,7 @@ if [[ $e2e == 1 ]]; then
     # Every benchmark briefly, so none can rot; nothing is compared with a target here.
     phase "benchmarks (quick)" "$REPO/scripts/bench.sh" --quick
     if [[ $release == 1 ]]; then
+        phase "release: the local build has test hooks" check_test_hooks present
         phase "release: arm64 for AWS" check_aws_artifacts
         # The debug build the suites ran (cached): a release build for this machine is slow to
         # make and is not what goes to AWS.

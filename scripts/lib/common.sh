@@ -24,6 +24,11 @@ LOCAL_PAYMENT_MAX_CONCURRENCY=20
 LOCAL_STREAM_CONSUMER_CONCURRENCY=2
 # Orders have few events; on the local stack a snapshot every 2 makes every paid order use one.
 SNAPSHOT_EVERY=2
+# The crates with test hooks (cargo feature test-hooks), which the local stack's build turns on.
+TEST_HOOK_FEATURES="outbox-processor/test-hooks,projection/test-hooks,payment/test-hooks"
+# Strings only a build with test hooks holds (the hooks' environment variables): the check that
+# the build for AWS has none looks for them (scripts/test.sh).
+TEST_HOOK_MARKERS=(FAULT_INJECTION SIMULATED_OUTAGE_CUSTOMER)
 # Files the template reads from the artifact bucket beside the function zips.
 ASSETS=(payment.asl.json="$REPO/infra/statemachines/payment.asl.json")
 

@@ -459,7 +459,7 @@ pub fn recorded_order(
     paid: bool,
     placed_at: DateTime<Utc>,
 ) -> Vec<RecordedEvent> {
-    use domain::order::{NewOrder, Order, OrderCommand, OrderId, repository};
+    use domain::order::{NewOrder, ORDER_SERVICE, Order, OrderCommand, OrderId};
     use domain::{Causation, Currency, Money};
 
     let causation = Causation {
@@ -486,11 +486,16 @@ pub fn recorded_order(
     for (n, command) in commands.into_iter().enumerate() {
         let events = order.handle(command).expect("a valid command");
         let at = placed_at + chrono::Duration::seconds(n as i64);
-        let (_, stored) = repository::record(&order, id, events.clone(), &causation, at);
-        for event in &events {
-            order.apply(event);
+        for event in events {
+            let envelope = causation.envelope(event, at);
+            recorded.push(RecordedEvent::new(
+                id,
+                order.version() + 1,
+                ORDER_SERVICE,
+                &envelope,
+            ));
+            order.apply(&envelope.data);
         }
-        recorded.extend(stored);
     }
     recorded
 }

@@ -3,10 +3,12 @@
 
 use adapters::memory::{InMemoryEventStore, InMemorySnapshotStore};
 use chrono::Utc;
-use domain::order::repository::{self, OrderRepository, SNAPSHOT_SCHEMA};
-use domain::order::{Order, OrderCancelled, OrderCompleted, OrderCreated, OrderEvent, OrderId};
+use domain::order::repository::{OrderRepository, SNAPSHOT_SCHEMA};
+use domain::order::{
+    ORDER_SERVICE, Order, OrderCancelled, OrderCompleted, OrderCreated, OrderEvent, OrderId,
+};
 use domain::ports::{EventStore, Snapshot, SnapshotStore};
-use domain::{Causation, Currency, Money};
+use domain::{Causation, Currency, Money, RecordedEvent};
 use proptest::prelude::*;
 
 fn created() -> OrderEvent {
@@ -48,9 +50,9 @@ async fn store_history(events: &[OrderEvent]) -> InMemoryEventStore {
     };
     let mut order = Order::default();
     for event in events {
-        let (_, recorded) =
-            repository::record(&order, "7", vec![event.clone()], &causation, Utc::now());
-        store.append(&recorded).await.unwrap();
+        let envelope = causation.envelope(event.clone(), Utc::now());
+        let recorded = RecordedEvent::new("7", order.version() + 1, ORDER_SERVICE, &envelope);
+        store.append(&[recorded]).await.unwrap();
         order.apply(event);
     }
     store

@@ -15,7 +15,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::auth::{AuthError, Authenticator, Caller, SigningKeys};
-use crate::service::{OrderService, PlaceOrderError, Receipt};
+use domain::order::repository::CreateError;
+
+use crate::service::{OrderService, Receipt};
 
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
 const MAX_CORRELATION_ID: usize = 128;
@@ -167,12 +169,12 @@ async fn place_order<S: EventStore, V: OrderViews>(
         .await
     {
         Ok(receipt) => accepted(&receipt),
-        Err(PlaceOrderError::Conflict(id)) => error(
+        Err(CreateError::Taken(id)) => error(
             StatusCode::CONFLICT,
             "conflict",
             format!("order {id} already exists with different contents"),
         ),
-        Err(PlaceOrderError::Infrastructure(failure)) => internal(&failure),
+        Err(CreateError::Infrastructure(failure)) => internal(&failure),
     }
 }
 

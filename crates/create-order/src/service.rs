@@ -2,11 +2,10 @@
 //! orders (the query side, over the order views the `projection` function keeps, and the event
 //! store while a view is behind).
 
-use chrono::Utc;
-use domain::order::repository::{self, OrderRepository};
-use domain::order::{NewOrder, Order, OrderCommand, OrderEvent, OrderId, OrderView};
-use domain::ports::{AppendError, EventStore, InfrastructureError, OrderViews, Page, PageError};
-use domain::{Causation, EventEnvelope};
+use domain::Causation;
+use domain::order::repository::{CreateError, OrderRepository};
+use domain::order::{NewOrder, OrderId, OrderView};
+use domain::ports::{EventStore, InfrastructureError, OrderViews, Page, PageError};
 
 /// The component name written into every event's `metadata.producer`.
 pub const PRODUCER: &str = "create-order";
@@ -16,15 +15,6 @@ pub const PRODUCER: &str = "create-order";
 pub struct Receipt {
     pub id: OrderId,
     pub correlation_id: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PlaceOrderError {
-    /// The id is taken by an order with different contents.
-    #[error("order {0} already exists with different contents")]
-    Conflict(OrderId),
-    #[error(transparent)]
-    Infrastructure(#[from] InfrastructureError),
 }
 
 pub struct OrderService<S, V> {
@@ -48,42 +38,17 @@ impl<S: EventStore, V: OrderViews> OrderService<S, V> {
         new_order: NewOrder,
         correlation_id: String,
         causation_id: String,
-    ) -> Result<Receipt, PlaceOrderError> {
-        let id = new_order.id.clone();
+    ) -> Result<Receipt, CreateError> {
         let causation = Causation {
-            correlation_id: correlation_id.clone(),
+            correlation_id,
             causation_id,
             producer: PRODUCER.to_owned(),
         };
-        // Optimistically assume the order is new: no read on the usual path. If it exists, the
-        // append's version check says so and the stored order is read then.
-        let order = Order::default();
-        let events = order
-            .handle(OrderCommand::Create(new_order))
-            .map_err(|_| PlaceOrderError::Conflict(id.clone()))?;
-        let (envelopes, recorded) =
-            repository::record(&order, &id.key(), events, &causation, Utc::now());
-        match self.orders.event_store().append(&recorded).await {
-            Ok(()) => Ok(Receipt { id, correlation_id }),
-            Err(AppendError::Conflict { .. }) => self.replay_of(&envelopes[0]).await,
-            Err(AppendError::Infrastructure(error)) => Err(error.into()),
-        }
-    }
-
-    /// The receipt of the earlier placement of this same order, if that is what it is.
-    async fn replay_of(
-        &self,
-        attempt: &EventEnvelope<OrderEvent>,
-    ) -> Result<Receipt, PlaceOrderError> {
-        let id = attempt.data.order_id().clone();
-        let stored = self.orders.history(&id.key()).await?;
-        match stored.into_iter().next() {
-            Some(original) if original.data == attempt.data => Ok(Receipt {
-                id: original.data.order_id().clone(),
-                correlation_id: original.metadata.correlation_id,
-            }),
-            _ => Err(PlaceOrderError::Conflict(id)),
-        }
+        let created = self.orders.create(new_order, &causation).await?;
+        Ok(Receipt {
+            id: created.data.order_id().clone(),
+            correlation_id: created.metadata.correlation_id,
+        })
     }
 
     /// The order, `None` if there is none. Its view answers when it shows the order's end;

@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use adapters::memory::{InMemoryEventStore, InMemoryIdempotencyStore, InMemorySnapshotStore};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use chrono::Utc;
 use domain::idempotency::{Idempotent, Outcome as Once};
 use domain::order::repository::{self, OrderRepository};
-use domain::order::{NewOrder, Order, OrderCommand, OrderEvent, OrderId, OrderStatus};
+use domain::order::{NewOrder, Order, OrderEvent, OrderId, OrderStatus};
 use domain::ports::{AppendError, EventStore, InfrastructureError, SnapshotStore};
 use domain::{Causation, Currency, EventEnvelope, Money, RecordedEvent};
 use serde_json::value::RawValue;
@@ -22,26 +21,25 @@ fn new_id() -> String {
 }
 
 /// An order 101 of 100 USD, created with correlation id `corr-101`.
-async fn given_a_created_order(store: &impl EventStore) {
-    let order = Order::default();
-    let events = order
-        .handle(OrderCommand::Create(NewOrder {
-            id: OrderId::Number(101),
-            amount: Money::from_cents(10_000),
-            currency: Currency::DEFAULT,
-            customer_id: None,
-            items: vec![],
-            channel: None,
-            placed_by: None,
-        }))
-        .unwrap();
+async fn given_a_created_order(store: &(impl EventStore + Clone)) {
+    let new_order = NewOrder {
+        id: OrderId::Number(101),
+        amount: Money::from_cents(10_000),
+        currency: Currency::DEFAULT,
+        customer_id: None,
+        items: vec![],
+        channel: None,
+        placed_by: None,
+    };
     let causation = Causation {
         correlation_id: "corr-101".into(),
         causation_id: "request-1".into(),
         producer: "create-order".into(),
     };
-    let (_, recorded) = repository::record(&order, "101", events, &causation, Utc::now());
-    store.append(&recorded).await.unwrap();
+    OrderRepository::new(store.clone())
+        .create(new_order, &causation)
+        .await
+        .unwrap();
 }
 
 type Updater<S> = OrderUpdater<S, InMemorySnapshotStore, InMemoryIdempotencyStore>;

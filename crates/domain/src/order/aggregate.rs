@@ -33,6 +33,21 @@ impl NewOrder {
     }
 }
 
+/// A new order is what its `OrderCreated` says.
+impl From<NewOrder> for OrderCreated {
+    fn from(new: NewOrder) -> Self {
+        OrderCreated {
+            order_id: new.id,
+            amount: new.amount,
+            currency: new.currency,
+            customer_id: new.customer_id,
+            items: new.items,
+            channel: new.channel,
+            placed_by: new.placed_by,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OrderCommand {
     Create(NewOrder),
@@ -124,15 +139,7 @@ impl Order {
     /// command is refused.
     pub fn handle(&self, command: OrderCommand) -> Result<Vec<OrderEvent>, OrderError> {
         match (command, &self.placed) {
-            (OrderCommand::Create(new), None) => Ok(vec![OrderEvent::Created(OrderCreated {
-                order_id: new.id,
-                amount: new.amount,
-                currency: new.currency,
-                customer_id: new.customer_id,
-                items: new.items,
-                channel: new.channel,
-                placed_by: new.placed_by,
-            })]),
+            (OrderCommand::Create(new), None) => Ok(vec![OrderEvent::Created(new.into())]),
             (OrderCommand::Create(_), Some(_)) => Err(OrderError::AlreadyExists),
             (_, None) => Err(OrderError::NotFound),
             (OrderCommand::Complete { payment_id }, Some(placed)) => match placed.status {
@@ -194,16 +201,7 @@ mod tests {
     }
 
     fn created() -> OrderEvent {
-        let new = new_order();
-        OrderEvent::Created(OrderCreated {
-            order_id: new.id,
-            amount: new.amount,
-            currency: new.currency,
-            customer_id: new.customer_id,
-            items: new.items,
-            channel: new.channel,
-            placed_by: new.placed_by,
-        })
+        OrderEvent::Created(new_order().into())
     }
 
     fn completed() -> OrderEvent {

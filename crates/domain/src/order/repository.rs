@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{ORDER_SERVICE, Order, OrderCommand, OrderError, OrderEvent};
+use super::{NewOrder, ORDER_SERVICE, Order, OrderCommand, OrderError, OrderEvent, OrderId};
 use crate::decode::EventDecodeError;
 use crate::envelope::{Causation, EventEnvelope};
 use crate::ports::{
@@ -31,8 +31,17 @@ pub enum ExecuteError {
     Infrastructure(#[from] InfrastructureError),
 }
 
-/// Wraps newly decided events in envelopes and stores them after the order's current version.
-pub fn record(
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// The id is taken by an order with other contents.
+    #[error("order {0} already exists with different contents")]
+    Taken(OrderId),
+    #[error(transparent)]
+    Infrastructure(#[from] InfrastructureError),
+}
+
+/// Wraps newly decided events in envelopes, numbered after the order's current version.
+fn record(
     order: &Order,
     key: &str,
     events: Vec<OrderEvent>,
@@ -86,10 +95,6 @@ impl<S: EventStore, P: SnapshotStore> OrderRepository<S, P> {
         }
     }
 
-    pub fn event_store(&self) -> &S {
-        &self.events
-    }
-
     /// Every event of the order, oldest first.
     pub async fn history(
         &self,
@@ -131,6 +136,33 @@ impl<S: EventStore, P: SnapshotStore> OrderRepository<S, P> {
                 taken_at: Utc::now(),
             })
             .await
+    }
+
+    /// Stores a new order's `OrderCreated`, which is the order, without reading first: the
+    /// append's version check tells a taken id. Creating the same order again stores nothing and
+    /// returns the event stored the first time (so a client's retry gets the first answer); an
+    /// order with other contents under the same id is refused.
+    pub async fn create(
+        &self,
+        new_order: NewOrder,
+        causation: &Causation,
+    ) -> Result<EventEnvelope<OrderEvent>, CreateError> {
+        let id = new_order.id.clone();
+        let key = id.key();
+        let order = Order::default();
+        let events = order
+            .handle(OrderCommand::Create(new_order))
+            .map_err(|_| CreateError::Taken(id.clone()))?;
+        let (mut envelopes, recorded) = record(&order, &key, events, causation, Utc::now());
+        match self.events.append(&recorded).await {
+            Ok(()) => Ok(envelopes.remove(0)),
+            Err(AppendError::Conflict { .. }) => match self.history(&key).await?.into_iter().next()
+            {
+                Some(stored) if stored.data == envelopes[0].data => Ok(stored),
+                _ => Err(CreateError::Taken(id)),
+            },
+            Err(AppendError::Infrastructure(error)) => Err(error.into()),
+        }
     }
 
     /// Loads the order, lets it decide on `command`, and stores what it decided; on a version
