@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use adapters::memory::InMemoryIdempotencyStore;
 use chrono::Utc;
-use domain::idempotency::{IdempotencyError, IdempotencyStore, Idempotent, Outcome};
+use domain::idempotency::{IdempotencyError, IdempotencyStore, Idempotent, Once};
 
 fn runner(store: &InMemoryIdempotencyStore, ttl: Duration) -> Idempotent<InMemoryIdempotencyStore> {
     Idempotent::new(store.clone(), ttl, Duration::from_secs(30))
@@ -23,11 +23,11 @@ async fn work_runs_once_and_repeats_get_its_result() {
     };
     assert_eq!(
         once.run("k", work).await.unwrap(),
-        Outcome::Done("result-1".to_owned())
+        Once::Done("result-1".to_owned())
     );
     assert_eq!(
         once.run("k", work).await.unwrap(),
-        Outcome::Replayed("result-1".to_owned())
+        Once::Replayed("result-1".to_owned())
     );
     assert_eq!(runs.get(), 1);
     assert_eq!(store.result("k").as_deref(), Some("\"result-1\""));
@@ -42,7 +42,7 @@ async fn failed_work_releases_its_claim() {
     let retried = once
         .run("k", || async { Ok::<_, &str>("done".to_owned()) })
         .await;
-    assert_eq!(retried.unwrap(), Outcome::Done("done".to_owned()));
+    assert_eq!(retried.unwrap(), Once::Done("done".to_owned()));
 }
 
 #[tokio::test]
@@ -71,6 +71,6 @@ async fn an_expired_record_is_forgotten() {
             .run("k", || async { Ok::<_, ()>(2) })
             .await
             .unwrap(),
-        Outcome::Done(2)
+        Once::Done(2)
     );
 }

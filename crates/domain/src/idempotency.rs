@@ -53,17 +53,17 @@ pub trait IdempotencyStore: Send + Sync {
 
 /// The result of `Idempotent::run`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome<T> {
+pub enum Once<T> {
     /// The work ran now.
     Done(T),
     /// The work had run before; this is its stored result.
     Replayed(T),
 }
 
-impl<T> Outcome<T> {
+impl<T> Once<T> {
     pub fn into_inner(self) -> T {
         match self {
-            Outcome::Done(value) | Outcome::Replayed(value) => value,
+            Once::Done(value) | Once::Replayed(value) => value,
         }
     }
 }
@@ -73,17 +73,29 @@ pub enum IdempotencyError<E> {
     /// Another invocation is doing this work now: retry later.
     #[error("the work for {0} is in progress elsewhere")]
     InProgress(String),
+    /// The records cannot be read or written, or hold an unreadable result.
     #[error(transparent)]
     Store(#[from] InfrastructureError),
-    #[error("stored result for {key} is unreadable: {source}")]
-    Corrupt {
-        key: String,
-        #[source]
-        source: serde_json::Error,
-    },
     /// The work itself failed; its claim was released.
     #[error(transparent)]
     Work(E),
+}
+
+impl<E> IdempotencyError<E> {
+    /// The error in the caller's terms, one function per case: the work's own failure; another
+    /// invocation holding the key (retry later); records that cannot be read or written.
+    pub fn into_caller_error<C>(
+        self,
+        work: impl FnOnce(E) -> C,
+        in_progress: impl FnOnce(String) -> C,
+        unavailable: impl FnOnce(InfrastructureError) -> C,
+    ) -> C {
+        match self {
+            IdempotencyError::Work(error) => work(error),
+            IdempotencyError::InProgress(key) => in_progress(key),
+            IdempotencyError::Store(error) => unavailable(error),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -109,7 +121,7 @@ impl<S: IdempotencyStore> Idempotent<S> {
         &self,
         key: &str,
         work: F,
-    ) -> Result<Outcome<T>, IdempotencyError<E>>
+    ) -> Result<Once<T>, IdempotencyError<E>>
     where
         T: Serialize + DeserializeOwned,
         F: FnOnce() -> Fut,
@@ -124,10 +136,13 @@ impl<S: IdempotencyStore> Idempotent<S> {
         {
             Claim::Completed(stored) => {
                 return serde_json::from_str(&stored)
-                    .map(Outcome::Replayed)
-                    .map_err(|source| IdempotencyError::Corrupt {
-                        key: key.to_owned(),
-                        source,
+                    .map(Once::Replayed)
+                    .map_err(|error| {
+                        // An unreadable record is the store's failure: the work must not run
+                        // again over it.
+                        IdempotencyError::Store(InfrastructureError(format!(
+                            "stored result for {key} is unreadable: {error}"
+                        )))
                     });
             }
             Claim::InProgress => return Err(IdempotencyError::InProgress(key.to_owned())),
@@ -139,7 +154,7 @@ impl<S: IdempotencyStore> Idempotent<S> {
                 let stored =
                     serde_json::to_string(&value).expect("idempotent results serialize to JSON");
                 self.store.complete(key, &stored, expires_at).await?;
-                Ok(Outcome::Done(value))
+                Ok(Once::Done(value))
             }
             Err(error) => {
                 // Best effort: if the release fails too, the claim lapses at its in-progress expiry.

@@ -6,7 +6,7 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use domain::EventEnvelope;
 use domain::decode::EventDecodeError;
 use domain::events::SystemEvent;
-use domain::idempotency::{IdempotencyError, IdempotencyStore, Idempotent, Outcome};
+use domain::idempotency::{IdempotencyStore, Idempotent, Once};
 use domain::ports::{InfrastructureError, Notifier};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -15,16 +15,21 @@ use serde_json::value::RawValue;
 pub enum NotifyError {
     #[error("unreadable event: {0}")]
     Unreadable(#[from] EventDecodeError),
+    /// The notifier failed; nothing was sent.
     #[error(transparent)]
-    Send(#[from] IdempotencyError<InfrastructureError>),
+    Send(InfrastructureError),
+    #[error("the work for {0} is in progress elsewhere")]
+    InProgress(String),
+    #[error(transparent)]
+    Records(InfrastructureError),
 }
 
 impl From<NotifyError> for lambda_runtime::Diagnostic {
     fn from(error: NotifyError) -> Self {
         let error_type = match &error {
             NotifyError::Unreadable(_) => "UnreadableEvent",
-            NotifyError::Send(IdempotencyError::InProgress(_)) => "NotificationInProgress",
-            NotifyError::Send(_) => "NotificationFailed",
+            NotifyError::InProgress(_) => "NotificationInProgress",
+            NotifyError::Send(_) | NotifyError::Records(_) => "NotificationFailed",
         };
         lambda_runtime::Diagnostic {
             error_type: error_type.to_owned(),
@@ -39,7 +44,7 @@ pub async fn handle<N: Notifier, S: IdempotencyStore>(
     notifier: &N,
     once: &Idempotent<S>,
     event: EventBridgeEvent<Box<RawValue>>,
-) -> Result<Outcome<String>, NotifyError> {
+) -> Result<Once<String>, NotifyError> {
     let envelope: EventEnvelope<Box<RawValue>> =
         serde_json::from_str(event.detail.get()).map_err(EventDecodeError::Envelope)?;
     let metadata = &envelope.metadata;
@@ -64,12 +69,21 @@ pub async fn handle<N: Notifier, S: IdempotencyStore>(
         "notification:{}:{}",
         metadata.event_type, metadata.causation_id
     );
-    let outcome = once.run(&key, || notifier.notify(&notification)).await?;
+    let outcome = once
+        .run(&key, || notifier.notify(&notification))
+        .await
+        .map_err(|error| {
+            error.into_caller_error(
+                NotifyError::Send,
+                NotifyError::InProgress,
+                NotifyError::Records,
+            )
+        })?;
     tracing::info!(
         event_type = %metadata.event_type,
         event_id = %metadata.event_id,
         order_id = %notification.order_id,
-        sent_now = matches!(outcome, Outcome::Done(_)),
+        sent_now = matches!(outcome, Once::Done(_)),
         "notification handled"
     );
     Ok(outcome)

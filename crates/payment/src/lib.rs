@@ -7,7 +7,7 @@
 //! them an order could not be charged twice.
 
 use chrono::Utc;
-use domain::idempotency::{IdempotencyError, IdempotencyStore, Idempotent, Outcome};
+use domain::idempotency::{IdempotencyStore, Idempotent, Once};
 use domain::order::{OrderCreated, OrderEvent};
 use domain::payment::{Charge, PaymentLedger};
 use domain::ports::InfrastructureError;
@@ -117,15 +117,17 @@ impl<L: PaymentLedger, I: IdempotencyStore> PaymentService<L, I> {
     /// Charges the order once: a repeat gets the first charge's payment id.
     pub async fn charge(&self, request: ChargeRequest) -> Result<ChargeResult, PaymentError> {
         let key = format!("payment:{}", request.order.order_id.key());
-        match self.once.run(&key, || self.charge_once(request)).await {
-            Ok(Outcome::Done(result) | Outcome::Replayed(result)) => Ok(result),
-            Err(IdempotencyError::Work(error)) => Err(error),
-            Err(IdempotencyError::InProgress(_)) => Err(PaymentError::InProgress(key)),
-            Err(IdempotencyError::Store(error)) => Err(PaymentError::LedgerUnavailable(error)),
-            Err(corrupt @ IdempotencyError::Corrupt { .. }) => Err(
-                PaymentError::LedgerUnavailable(InfrastructureError::new(corrupt)),
-            ),
-        }
+        self.once
+            .run(&key, || self.charge_once(request))
+            .await
+            .map(Once::into_inner)
+            .map_err(|error| {
+                error.into_caller_error(
+                    |work| work,
+                    PaymentError::InProgress,
+                    PaymentError::LedgerUnavailable,
+                )
+            })
     }
 
     async fn charge_once(&self, request: ChargeRequest) -> Result<ChargeResult, PaymentError> {

@@ -8,7 +8,7 @@
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use domain::decode::{EventDecodeError, decode_detail};
-use domain::idempotency::{self, IdempotencyError, IdempotencyStore, Idempotent};
+use domain::idempotency::{self, IdempotencyStore, Idempotent};
 use domain::order::repository::{ExecuteError, OrderRepository};
 use domain::order::{OrderCommand, OrderError};
 use domain::payment::PaymentEvent;
@@ -22,7 +22,7 @@ pub const PRODUCER: &str = "update-order";
 
 /// What became of one payment result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Outcome {
+pub enum OrderUpdate {
     /// The order moved on; the event type it recorded.
     Transitioned(String),
     /// The order was already where this result leads (a second result for the same payment).
@@ -77,7 +77,7 @@ impl<S: EventStore, P: SnapshotStore, I: IdempotencyStore> OrderUpdater<S, P, I>
     pub async fn handle(
         &self,
         event: EventBridgeEvent<Box<RawValue>>,
-    ) -> Result<idempotency::Outcome<Outcome>, UpdateError> {
+    ) -> Result<idempotency::Once<OrderUpdate>, UpdateError> {
         // The detail stays raw JSON until the envelope says which event it is.
         let envelope = decode_detail(event.detail.get(), PaymentEvent::decode)?;
         let key = format!("update-order:{}", envelope.metadata.event_id);
@@ -92,26 +92,24 @@ impl<S: EventStore, P: SnapshotStore, I: IdempotencyStore> OrderUpdater<S, P, I>
             payment_event = envelope.data.event_type(),
             event_id = %envelope.metadata.event_id,
             replayed = envelope.metadata.replayed_at.is_some(),
-            handled_before = matches!(result, Ok(idempotency::Outcome::Replayed(_))),
+            handled_before = matches!(result, Ok(idempotency::Once::Replayed(_))),
             outcome = ?result.as_ref().map(|outcome| outcome.clone().into_inner()),
             "payment result handled"
         );
-        match result {
-            Ok(outcome) => Ok(outcome),
-            Err(IdempotencyError::Work(error)) => Err(error),
-            Err(IdempotencyError::InProgress(_)) => Err(UpdateError::InProgress),
-            Err(IdempotencyError::Store(error)) => Err(UpdateError::Idempotency(error)),
-            Err(corrupt @ IdempotencyError::Corrupt { .. }) => {
-                Err(UpdateError::Idempotency(InfrastructureError::new(corrupt)))
-            }
-        }
+        result.map_err(|error| {
+            error.into_caller_error(
+                |work| work,
+                |_| UpdateError::InProgress,
+                UpdateError::Idempotency,
+            )
+        })
     }
 
     async fn apply(
         &self,
         payment: &PaymentEvent,
         metadata: &domain::EventMetadata,
-    ) -> Result<Outcome, UpdateError> {
+    ) -> Result<OrderUpdate, UpdateError> {
         let key = payment.order_id().key();
         let command = match payment {
             PaymentEvent::Succeeded(paid) => OrderCommand::Complete {
@@ -128,13 +126,13 @@ impl<S: EventStore, P: SnapshotStore, I: IdempotencyStore> OrderUpdater<S, P, I>
         };
         match self.orders.execute(&key, &command, &causation).await {
             Ok(events) => Ok(match events.first() {
-                Some(event) => Outcome::Transitioned(event.data.event_type().to_owned()),
-                None => Outcome::AlreadyApplied,
+                Some(event) => OrderUpdate::Transitioned(event.data.event_type().to_owned()),
+                None => OrderUpdate::AlreadyApplied,
             }),
             Err(ExecuteError::Rejected(OrderError::NotFound)) => {
                 Err(UpdateError::UnknownOrder(key))
             }
-            Err(ExecuteError::Rejected(refused)) => Ok(Outcome::Ignored(refused.to_string())),
+            Err(ExecuteError::Rejected(refused)) => Ok(OrderUpdate::Ignored(refused.to_string())),
             Err(other) => Err(UpdateError::Execute(other)),
         }
     }

@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use adapters::memory::{InMemoryEventStore, InMemoryIdempotencyStore, InMemorySnapshotStore};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use domain::idempotency::{Idempotent, Outcome as Once};
+use domain::idempotency::{Idempotent, Once};
 use domain::order::repository::{self, OrderRepository};
 use domain::order::{NewOrder, Order, OrderEvent, OrderId, OrderStatus};
 use domain::ports::{AppendError, EventStore, InfrastructureError, SnapshotStore};
 use domain::{Causation, Currency, EventEnvelope, Money, RecordedEvent};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use update_order::{OrderUpdater, Outcome, UpdateError};
+use update_order::{OrderUpdate, OrderUpdater, UpdateError};
 
 fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -104,13 +104,13 @@ fn failed(event_id: &str) -> Value {
 async fn deliver<S: EventStore>(
     updater: &Updater<S>,
     event: &Value,
-) -> Result<Once<Outcome>, UpdateError> {
+) -> Result<Once<OrderUpdate>, UpdateError> {
     let raw: EventBridgeEvent<Box<RawValue>> = serde_json::from_str(&event.to_string()).unwrap();
     updater.handle(raw).await
 }
 
-fn transitioned(event_type: &str) -> Outcome {
-    Outcome::Transitioned(event_type.to_owned())
+fn transitioned(event_type: &str) -> OrderUpdate {
+    OrderUpdate::Transitioned(event_type.to_owned())
 }
 
 async fn stored(store: &InMemoryEventStore) -> (Order, Vec<EventEnvelope<OrderEvent>>) {
@@ -200,7 +200,7 @@ async fn a_second_result_for_the_same_payment_changes_nothing() {
     // Another event id: the idempotency records do not know it, the order does.
     let outcome = deliver(&updater, &succeeded(&new_id())).await.unwrap();
 
-    assert_eq!(outcome, Once::Done(Outcome::AlreadyApplied));
+    assert_eq!(outcome, Once::Done(OrderUpdate::AlreadyApplied));
     assert_eq!(store.events().len(), 2);
 }
 
@@ -231,7 +231,7 @@ async fn a_late_contradicting_result_is_ignored() {
 
     assert_eq!(
         outcome,
-        Once::Done(Outcome::Ignored(
+        Once::Done(OrderUpdate::Ignored(
             "order is Completed and can no longer change".into()
         ))
     );
@@ -325,7 +325,7 @@ async fn a_version_conflict_is_decided_again_from_fresh_state() {
     let outcome = deliver(&updater, &succeeded(&new_id())).await.unwrap();
 
     // The other writer completed the order; decided again, this delivery has nothing to add.
-    assert_eq!(outcome, Once::Done(Outcome::AlreadyApplied));
+    assert_eq!(outcome, Once::Done(OrderUpdate::AlreadyApplied));
     assert_eq!(store.appends.load(Ordering::SeqCst), 1);
     assert_eq!(inner.events().len(), 2);
 }

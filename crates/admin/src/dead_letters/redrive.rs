@@ -42,7 +42,7 @@ pub struct RedriveReport {
 
 /// What became of a letter.
 #[derive(Clone)]
-enum Outcome {
+enum Disposition {
     /// Handed back (how); to be deleted.
     Redriven(String),
     /// Left in the queue, and why.
@@ -82,13 +82,13 @@ pub async fn redrive(
     let redriven: Vec<&DeadLetter> = letters
         .iter()
         .zip(&outcomes)
-        .filter(|(_, outcome)| matches!(outcome, Outcome::Redriven(_)))
+        .filter(|(_, outcome)| matches!(outcome, Disposition::Redriven(_)))
         .map(|(letter, _)| letter)
         .collect();
     let refused = delete(sqs, queue, &redriven).await?;
     for (letter, outcome) in letters.iter().zip(outcomes) {
         let line = match outcome {
-            Outcome::Redriven(how) => match refused.get(&letter.message_id) {
+            Disposition::Redriven(how) => match refused.get(&letter.message_id) {
                 None => {
                     report.redriven += 1;
                     format!("{how}; deleted")
@@ -98,11 +98,11 @@ pub async fn redrive(
                     format!("{how}; kept, not deleted: {reason}")
                 }
             },
-            Outcome::Kept(why) => {
+            Disposition::Kept(why) => {
                 report.kept += 1;
                 format!("kept: {why}")
             }
-            Outcome::Would(plan) => format!("would {plan}"),
+            Disposition::Would(plan) => format!("would {plan}"),
         };
         progress(format!("  {} {} => {line}", letter.message_id, letter.kind));
     }
@@ -124,7 +124,7 @@ async fn from_the_event_store(
     letters: &[DeadLetter],
     dry_run: bool,
     progress: Progress<'_>,
-) -> Result<Vec<Outcome>, AdminError> {
+) -> Result<Vec<Disposition>, AdminError> {
     let Some(failures) = stream_failures(letters) else {
         return Ok(letters.iter().map(not_here).collect());
     };
@@ -141,14 +141,14 @@ async fn from_the_event_store(
     )
     .await?;
     let outcome = if dry_run {
-        Outcome::Would("publish every unpublished event of the event store".into())
+        Disposition::Would("publish every unpublished event of the event store".into())
     } else if report.failed == 0 {
-        Outcome::Redriven(format!(
+        Disposition::Redriven(format!(
             "published the {} events still unpublished",
             report.published
         ))
     } else {
-        Outcome::Kept(format!(
+        Disposition::Kept(format!(
             "{} unpublished events still failed to publish",
             report.failed
         ))
@@ -163,13 +163,13 @@ async fn into_the_views(
     letters: &[DeadLetter],
     dry_run: bool,
     progress: Progress<'_>,
-) -> Result<Vec<Outcome>, AdminError> {
+) -> Result<Vec<Disposition>, AdminError> {
     let Some(failures) = stream_failures(letters) else {
         return Ok(letters.iter().map(not_here).collect());
     };
     let table = consumers.views_table;
     if dry_run {
-        let plan = Outcome::Would(format!("rebuild the views in {table} in place"));
+        let plan = Disposition::Would(format!("rebuild the views in {table} in place"));
         return Ok(each_stream_failure(letters, plan));
     }
     progress(format!(
@@ -181,12 +181,12 @@ async fn into_the_views(
     })
     .await?;
     let outcome = if report.failed.is_empty() {
-        Outcome::Redriven(format!(
+        Disposition::Redriven(format!(
             "rebuilt the views ({} written, {} already current)",
             report.written, report.kept
         ))
     } else {
-        Outcome::Kept(format!(
+        Disposition::Kept(format!(
             "{} orders' views could not be rebuilt",
             report.failed.len()
         ))
@@ -205,7 +205,7 @@ fn stream_failures(letters: &[DeadLetter]) -> Option<usize> {
 
 /// A stream consumer's letters are all re-driven at once, from the event store: each stream
 /// failure shares that one outcome; any other letter does not belong in the queue.
-fn each_stream_failure(letters: &[DeadLetter], outcome: Outcome) -> Vec<Outcome> {
+fn each_stream_failure(letters: &[DeadLetter], outcome: Disposition) -> Vec<Disposition> {
     letters
         .iter()
         .map(|letter| match letter.kind {
@@ -217,10 +217,10 @@ fn each_stream_failure(letters: &[DeadLetter], outcome: Outcome) -> Vec<Outcome>
 
 /// A letter of a kind its queue's re-drive does not handle: for the unreadable, nothing could;
 /// for the others, they should not be there, and a person should look.
-fn not_here(letter: &DeadLetter) -> Outcome {
+fn not_here(letter: &DeadLetter) -> Disposition {
     match &letter.kind {
-        Kind::Unreadable(_) => Outcome::Kept("cannot be re-driven".into()),
-        other => Outcome::Kept(format!(
+        Kind::Unreadable(_) => Disposition::Kept("cannot be re-driven".into()),
+        other => Disposition::Kept(format!(
             "a {} is not re-driven from this queue",
             other.name()
         )),
@@ -233,13 +233,13 @@ async fn deliver(
     queue: Queue,
     letter: &DeadLetter,
     dry_run: bool,
-) -> Outcome {
+) -> Disposition {
     let event = match (&letter.kind, queue) {
         (Kind::Undelivered(undelivered), _) => &undelivered.event,
         (Kind::AsyncFailure(failure), Queue::UpdateOrder | Queue::Notification) => {
             match &failure.event {
                 Some(event) => event,
-                None => return Outcome::Kept("no event in it to re-drive".into()),
+                None => return Disposition::Kept("no event in it to re-drive".into()),
             }
         }
         _ => return not_here(letter),
@@ -250,24 +250,24 @@ async fn deliver(
         _ => consumers.payment_state_machine,
     };
     if consumer.is_empty() {
-        return Outcome::Kept(format!("the settings do not say what consumes {queue}"));
+        return Disposition::Kept(format!("the settings do not say what consumes {queue}"));
     }
     if queue == Queue::PaymentRule {
         let name = execution_name(event, &letter.message_id);
         if dry_run {
-            return Outcome::Would(format!("start execution {name} of {consumer}"));
+            return Disposition::Would(format!("start execution {name} of {consumer}"));
         }
         start_execution(consumers.sfn, consumer, &name, event).await
     } else {
         if dry_run {
-            return Outcome::Would(format!("invoke {consumer}"));
+            return Disposition::Would(format!("invoke {consumer}"));
         }
         invoke(consumers.lambda, consumer, event).await
     }
 }
 
 /// The function, given the event again and waited for, as the bus would have invoked it.
-async fn invoke(lambda: &aws_sdk_lambda::Client, function: &str, event: &Value) -> Outcome {
+async fn invoke(lambda: &aws_sdk_lambda::Client, function: &str, event: &Value) -> Disposition {
     let invoked = lambda
         .invoke()
         .function_name(function)
@@ -276,18 +276,18 @@ async fn invoke(lambda: &aws_sdk_lambda::Client, function: &str, event: &Value) 
         .send()
         .await;
     match invoked {
-        Err(error) => Outcome::Kept(format!(
+        Err(error) => Disposition::Kept(format!(
             "invoking {function} failed: {}",
             aws_sdk_lambda::error::DisplayErrorContext(error)
         )),
         Ok(output) => match output.function_error() {
-            None => Outcome::Redriven(format!("invoked {function}")),
+            None => Disposition::Redriven(format!("invoked {function}")),
             Some(kind) => {
                 let payload = output
                     .payload()
                     .map(|payload| String::from_utf8_lossy(payload.as_ref()).into_owned())
                     .unwrap_or_default();
-                Outcome::Kept(format!("{function} failed again ({kind}): {payload}"))
+                Disposition::Kept(format!("{function} failed again ({kind}): {payload}"))
             }
         },
     }
@@ -300,7 +300,7 @@ async fn start_execution(
     state_machine: &str,
     name: &str,
     event: &Value,
-) -> Outcome {
+) -> Disposition {
     let started = sfn
         .start_execution()
         .state_machine_arn(state_machine)
@@ -309,15 +309,15 @@ async fn start_execution(
         .send()
         .await;
     match started {
-        Ok(_) => Outcome::Redriven(format!("started execution {name}")),
+        Ok(_) => Disposition::Redriven(format!("started execution {name}")),
         Err(error)
             if error
                 .as_service_error()
                 .is_some_and(|e| e.is_execution_already_exists()) =>
         {
-            Outcome::Redriven(format!("execution {name} was already started"))
+            Disposition::Redriven(format!("execution {name} was already started"))
         }
-        Err(error) => Outcome::Kept(format!(
+        Err(error) => Disposition::Kept(format!(
             "starting execution {name} failed: {}",
             aws_sdk_sfn::error::DisplayErrorContext(error)
         )),
