@@ -22,7 +22,7 @@ pub struct Customer {
 impl Customer {
     /// The key of the order this customer placed with `client_id` (`alice.101`).
     pub fn order_key(&self, client_id: impl std::fmt::Display) -> String {
-        format!("{}.{client_id}", self.id)
+        domain::order::OrderId::key_for(&self.id, &client_id.to_string())
     }
 
     /// The `Authorization` header of their requests.

@@ -4,8 +4,7 @@
 //! methods get the same JSON error bodies as everything else.
 
 use domain::order::{
-    FieldError, IDENTIFIER_RULE, OrderId, OrderStatus, OrderView, SCOPE_SEPARATOR, is_identifier,
-    parse_new_order,
+    FieldError, IDENTIFIER_RULE, OrderId, OrderStatus, OrderView, is_identifier, parse_new_order,
 };
 use domain::ports::{EventStore, OrderViews, PageError};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
@@ -22,11 +21,16 @@ use crate::service::{OrderService, Receipt};
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
 const MAX_CORRELATION_ID: usize = 128;
 
+/// The API's description is public; every order route needs a signed-in caller.
 enum Route<'a> {
     ApiDocument,
-    PlaceOrder,
-    GetOrder(&'a str),
-    CustomerOrders(&'a str),
+    Orders(OrderRoute<'a>),
+}
+
+enum OrderRoute<'a> {
+    Place,
+    Get(&'a str),
+    OfCustomer(&'a str),
 }
 
 enum RouteError {
@@ -41,11 +45,13 @@ fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, RouteError> {
     match (segments.as_slice(), method) {
         (["openapi.yaml"], &Method::GET) => Ok(Route::ApiDocument),
         (["openapi.yaml"], _) => Err(RouteError::MethodNotAllowed { allow: "GET" }),
-        (["orders" | "order"], &Method::POST) => Ok(Route::PlaceOrder),
+        (["orders" | "order"], &Method::POST) => Ok(Route::Orders(OrderRoute::Place)),
         (["orders" | "order"], _) => Err(RouteError::MethodNotAllowed { allow: "POST" }),
-        (["orders", id], &Method::GET) => Ok(Route::GetOrder(id)),
+        (["orders", id], &Method::GET) => Ok(Route::Orders(OrderRoute::Get(id))),
         (["orders", _], _) => Err(RouteError::MethodNotAllowed { allow: "GET" }),
-        (["customers", customer, "orders"], &Method::GET) => Ok(Route::CustomerOrders(customer)),
+        (["customers", customer, "orders"], &Method::GET) => {
+            Ok(Route::Orders(OrderRoute::OfCustomer(customer)))
+        }
         (["customers", _, "orders"], _) => Err(RouteError::MethodNotAllowed { allow: "GET" }),
         _ => Err(RouteError::NotFound),
     }
@@ -94,10 +100,11 @@ pub async fn handle<S: EventStore, V: OrderViews, K: SigningKeys>(
         "" => request.uri().path().to_owned(),
         raw => raw.to_owned(),
     };
-    let routed = route(request.method(), &path);
-    if let Ok(Route::ApiDocument) = routed {
-        return api_document();
-    }
+    let routed = match route(request.method(), &path) {
+        Ok(Route::ApiDocument) => return api_document(),
+        Ok(Route::Orders(route)) => Ok(route),
+        Err(refused) => Err(refused),
+    };
     let caller = match auth
         .authenticate(request.headers().get(header::AUTHORIZATION))
         .await
@@ -110,10 +117,9 @@ pub async fn handle<S: EventStore, V: OrderViews, K: SigningKeys>(
         }
     };
     let response = match routed {
-        Ok(Route::ApiDocument) => api_document(),
-        Ok(Route::PlaceOrder) => place_order(service, &caller, &request).await,
-        Ok(Route::GetOrder(id)) => get_order(service, &caller, id).await,
-        Ok(Route::CustomerOrders(customer)) => {
+        Ok(OrderRoute::Place) => place_order(service, &caller, &request).await,
+        Ok(OrderRoute::Get(id)) => get_order(service, &caller, id).await,
+        Ok(OrderRoute::OfCustomer(customer)) => {
             customer_orders(service, &caller, customer, &request).await
         }
         Err(RouteError::NotFound) => error(
@@ -191,12 +197,10 @@ async fn get_order<S: EventStore, V: OrderViews>(
             format!("must be {IDENTIFIER_RULE}, or a customer id, a dot and such an id"),
         )]);
     }
-    let key = if id.contains(SCOPE_SEPARATOR) {
-        id.to_owned()
-    } else {
-        OrderId::scoped(&caller.customer_id, &OrderId::Text(id.to_owned())).key()
-    };
-    match service.get(&key).await {
+    match service
+        .get(&OrderId::key_for(&caller.customer_id, id))
+        .await
+    {
         Ok(Some(order)) if caller.may_read(order.customer_id.as_deref()) => {
             json(StatusCode::OK, &order)
         }

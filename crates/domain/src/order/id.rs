@@ -32,6 +32,16 @@ impl OrderId {
         self.to_string()
     }
 
+    /// The key `/orders/{id}` names when `customer_id` asks: a scoped id as it is (whose it is,
+    /// the caller's right to read it decides), a client's own id within the caller's scope.
+    pub fn key_for(customer_id: &str, id: &str) -> String {
+        if id.contains(SCOPE_SEPARATOR) {
+            id.to_owned()
+        } else {
+            OrderId::scoped(customer_id, &OrderId::Text(id.to_owned())).key()
+        }
+    }
+
     /// Whether `text` could be the key of an order: a client's id, or a scoped one.
     pub fn is_valid_key(text: &str) -> bool {
         match text.split_once(SCOPE_SEPARATOR) {
@@ -77,6 +87,12 @@ mod tests {
         let id = OrderId::scoped("alice", &OrderId::Number(101));
         assert_eq!(id, OrderId::Text("alice.101".into()));
         assert!(OrderId::is_valid_key(&id.key()));
+    }
+
+    #[test]
+    fn a_caller_names_their_own_orders_by_the_clients_id_and_any_order_by_its_scoped_id() {
+        assert_eq!(OrderId::key_for("alice", "101"), "alice.101");
+        assert_eq!(OrderId::key_for("alice", "bob.101"), "bob.101");
     }
 
     #[test]
