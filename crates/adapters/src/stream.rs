@@ -24,8 +24,15 @@ pub struct StreamedEvent<Id = String> {
 #[error("stream record without a sequence number: it cannot be retried alone")]
 pub struct MissingSequenceNumber;
 
-/// Handles one stream batch: the events of its INSERT records go to `work`, which returns the
-/// ids of those to retry; a record that is not a readable event is retried too (and, failing
+/// What a consumer's work says about a batch: its log line, and the events to retry.
+pub trait BatchReport {
+    /// Logs the batch's counts; `received` is every record of the batch, whatever it held.
+    fn log(&self, received: usize);
+    fn into_failed(self) -> Vec<String>;
+}
+
+/// Handles one stream batch: the events of its INSERT records go to `work`, whose report says
+/// which to retry; a record that is not a readable event is retried too (and, failing
 /// again, parked in the mapping's dead-letter queue), never dropped. Other records are left
 /// out: the mappings' filters pass INSERTs only, and checking again here keeps a MODIFY (an
 /// event marked as published) from ever being taken for a new event, whatever the filter says.
@@ -35,8 +42,9 @@ pub async fn process_batch<W, Fut>(
 ) -> Result<DynamoDbEventResponse, MissingSequenceNumber>
 where
     W: FnOnce(Vec<StreamedEvent>) -> Fut,
-    Fut: Future<Output = Vec<String>>,
+    Fut: Future<Output: BatchReport>,
 {
+    let received = batch.records.len();
     let mut stream_order = Vec::with_capacity(batch.records.len());
     let mut unreadable = Vec::new();
     let mut events = Vec::with_capacity(batch.records.len());
@@ -57,7 +65,9 @@ where
             }
         }
     }
-    let failed: HashSet<String> = work(events).await.into_iter().chain(unreadable).collect();
+    let report = work(events).await;
+    report.log(received);
+    let failed: HashSet<String> = report.into_failed().into_iter().chain(unreadable).collect();
     Ok(retry(in_order(&stream_order, &failed)))
 }
 

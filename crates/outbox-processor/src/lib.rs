@@ -19,17 +19,5 @@ where
     P: EventPublisher,
     L: PublicationLog,
 {
-    let received = batch.records.len();
-    Ok(process_batch(batch, |events| async move {
-        let report = outbox.relay(events).await;
-        tracing::info!(
-            received,
-            published = report.published,
-            already_published = report.already_published,
-            failed = report.failed.len(),
-            "outbox batch relayed"
-        );
-        report.failed
-    })
-    .await?)
+    Ok(process_batch(batch, |events| outbox.relay(events)).await?)
 }

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::hash::Hash;
 
-use adapters::stream::{StreamedEvent, in_order};
+use adapters::stream::{BatchReport, StreamedEvent, in_order};
 use chrono::Utc;
 use domain::ports::{EventPublisher, PublicationLog, PublishOutcome};
 use domain::{EventKey, RecordedEvent};
@@ -32,6 +32,24 @@ impl<Id> Default for RelayReport<Id> {
             already_published: 0,
             failed: Vec::new(),
         }
+    }
+}
+
+impl BatchReport for RelayReport {
+    fn log(&self, received: usize) {
+        let (published, already_published) = (self.published, self.already_published);
+        let failed = self.failed.len();
+        tracing::info!(
+            received,
+            published,
+            already_published,
+            failed,
+            "outbox batch relayed"
+        );
+    }
+
+    fn into_failed(self) -> Vec<String> {
+        self.failed
     }
 }
 

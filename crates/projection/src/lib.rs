@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use adapters::stream::{StreamedEvent, in_order, process_batch};
+use adapters::stream::{BatchReport, StreamedEvent, in_order, process_batch};
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use domain::order::{OrderEvent, OrderView, Projected};
@@ -27,6 +27,23 @@ pub struct ProjectionReport {
     pub failed: Vec<String>,
 }
 
+impl BatchReport for ProjectionReport {
+    fn log(&self, received: usize) {
+        let (applied, unchanged, failed) = (self.applied, self.unchanged, self.failed.len());
+        tracing::info!(
+            received,
+            applied,
+            unchanged,
+            failed,
+            "projection batch applied"
+        );
+    }
+
+    fn into_failed(self) -> Vec<String> {
+        self.failed
+    }
+}
+
 pub struct Projection<V> {
     views: V,
 }
@@ -37,19 +54,7 @@ impl<V: OrderViews> Projection<V> {
     }
 
     pub async fn handle_batch(&self, batch: Event) -> Result<DynamoDbEventResponse, Error> {
-        let received = batch.records.len();
-        Ok(process_batch(batch, |events| async move {
-            let report = self.project(events).await;
-            tracing::info!(
-                received,
-                applied = report.applied,
-                unchanged = report.unchanged,
-                failed = report.failed.len(),
-                "projection batch applied"
-            );
-            report.failed
-        })
-        .await?)
+        Ok(process_batch(batch, |events| self.project(events)).await?)
     }
 
     pub async fn project(&self, events: Vec<StreamedEvent>) -> ProjectionReport {
