@@ -253,7 +253,7 @@ async fn a_replayed_order_is_handled_without_a_second_state_change_or_notificati
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_version_1_order_created_in_the_store_is_read_as_version_2_by_everyone() {
+async fn a_version_1_order_created_in_the_store_is_read_as_the_current_version_by_everyone() {
     let world = World::connect().await;
     // As an earlier release stored it: before sign-in, under the id its client gave, unscoped.
     let id = unique_id("e2e-v1");
