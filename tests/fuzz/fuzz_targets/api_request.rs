@@ -3,13 +3,13 @@
 //! a 5xx never.
 #![no_main]
 
-use adapters::memory::{InMemoryEventStore, InMemoryOrderViews};
 use create_order::api::handle;
 use create_order::auth::testing::TestIssuer;
 use create_order::service::OrderService;
 use lambda_http::http::{Method, Request, StatusCode};
 use lambda_http::{Body, RequestExt};
 use libfuzzer_sys::fuzz_target;
+use testkit::fakes::{InMemoryEventStore, InMemoryOrderViews};
 
 const METHODS: [Method; 5] = [
     Method::GET,
