@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use adapters::EventItem;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
+use testkit::stream::{stream_image, stream_record};
 
 use crate::{World, eventually};
 
@@ -39,7 +41,8 @@ impl World {
     }
 
     /// A DynamoDB stream batch holding the stored event `version` of order `key` as an INSERT,
-    /// as Lambda delivers it: to hand to a stream consumer again.
+    /// as Lambda delivers it: to hand to a stream consumer again. (Its image is the item as it was
+    /// inserted: without the `publishedAt` the outbox may have set since.)
     pub async fn stream_batch_of(&self, key: &str, version: u64, sequence_number: &str) -> Value {
         let item = self
             .dynamodb
@@ -53,19 +56,8 @@ impl World {
             .expect("read a stored event")
             .item
             .unwrap_or_else(|| panic!("no event {key}/{version}"));
-        let image: serde_json::Map<String, Value> = item
-            .iter()
-            .filter_map(|(name, value)| {
-                let typed = match value {
-                    AttributeValue::S(text) => json!({"S": text}),
-                    AttributeValue::N(number) => json!({"N": number}),
-                    _ => return None,
-                };
-                Some((name.clone(), typed))
-            })
-            .filter(|(name, _)| name != "publishedAt")
-            .collect();
-        json!({"Records": [adapters::memory::stream_record("INSERT", sequence_number, Value::Object(image))]})
+        let stored = EventItem::from_item(item).expect("a stored event");
+        json!({"Records": [stream_record("INSERT", sequence_number, stream_image(stored))]})
     }
 
     /// Polls the order views table until it holds the order's view, and returns the view as

@@ -1,4 +1,4 @@
-//! Adapters: the domain's ports on AWS, and in memory for tests.
+//! Adapters: the domain's ports on AWS. (Their in-memory fakes, for tests, are in `testkit`.)
 //!
 //! Every function builds its clients once, at cold start, from [`config::load`], and hands them
 //! to these adapters; nothing here creates a client per call.
@@ -8,7 +8,6 @@ pub mod dynamodb;
 pub mod eventbridge;
 #[cfg(any(test, feature = "test-hooks"))]
 pub mod fault;
-pub mod memory;
 pub mod sns;
 pub mod stream;
 

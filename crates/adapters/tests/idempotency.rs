@@ -4,9 +4,9 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use adapters::memory::InMemoryIdempotencyStore;
 use chrono::Utc;
 use domain::idempotency::{IdempotencyError, IdempotencyStore, Idempotent, Once};
+use testkit::fakes::InMemoryIdempotencyStore;
 
 fn runner(store: &InMemoryIdempotencyStore, ttl: Duration) -> Idempotent<InMemoryIdempotencyStore> {
     Idempotent::new(store.clone(), ttl, Duration::from_secs(30))

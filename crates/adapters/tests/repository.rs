@@ -1,26 +1,20 @@
 //! The order repository over the in-memory stores: loading from a snapshot and the events after
 //! it gives the same order as folding every event.
 
-use adapters::memory::{InMemoryEventStore, InMemorySnapshotStore};
 use chrono::Utc;
 use domain::order::repository::{OrderRepository, SNAPSHOT_SCHEMA};
-use domain::order::{
-    ORDER_SERVICE, Order, OrderCancelled, OrderCompleted, OrderCreated, OrderEvent, OrderId,
-};
+use domain::order::{Order, OrderCancelled, OrderCompleted, OrderEvent, OrderId};
 use domain::ports::{EventStore, Snapshot, SnapshotStore};
-use domain::{Causation, Currency, Money, RecordedEvent};
+use domain::{Currency, Money};
 use proptest::prelude::*;
+use testkit::builders::{causation, new_order};
+use testkit::fakes::{InMemoryEventStore, InMemorySnapshotStore};
+use testkit::history::recorded;
 
 fn created() -> OrderEvent {
-    OrderEvent::Created(OrderCreated {
-        order_id: OrderId::Number(7),
-        amount: Money::from_cents(700),
-        currency: Currency::DEFAULT,
-        customer_id: None,
-        items: vec![],
-        channel: None,
-        placed_by: None,
-    })
+    new_order(OrderId::Number(7))
+        .amount(Money::from_cents(700))
+        .created_event()
 }
 
 fn later_event() -> impl Strategy<Value = OrderEvent> {
@@ -43,17 +37,8 @@ fn later_event() -> impl Strategy<Value = OrderEvent> {
 /// Stores `events` as order 7's history, one append each.
 async fn store_history(events: &[OrderEvent]) -> InMemoryEventStore {
     let store = InMemoryEventStore::default();
-    let causation = Causation {
-        correlation_id: "c".into(),
-        causation_id: "c".into(),
-        producer: "test".into(),
-    };
-    let mut order = Order::default();
-    for event in events {
-        let envelope = causation.envelope(event.clone(), Utc::now());
-        let recorded = RecordedEvent::new("7", order.version() + 1, ORDER_SERVICE, &envelope);
-        store.append(&[recorded]).await.unwrap();
-        order.apply(event);
+    for event in recorded("7", events.iter().cloned(), &causation("c"), Utc::now()) {
+        store.append(&[event]).await.unwrap();
     }
     store
 }

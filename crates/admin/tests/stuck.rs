@@ -1,10 +1,10 @@
 //! Which orders `replay --stuck-for` picks: those that have not ended and have not moved since
 //! the cutoff, by their latest event.
 
-use adapters::memory::recorded_order;
 use admin::replay::stuck_since;
 use chrono::{DateTime, Duration, Utc};
 use domain::RecordedEvent;
+use testkit::history::recorded_order;
 
 /// Order `id`'s recorded events, placed at `at`, then completed a second later if `paid`.
 fn history(id: &str, paid: bool, at: DateTime<Utc>) -> Vec<RecordedEvent> {

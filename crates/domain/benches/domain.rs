@@ -11,18 +11,14 @@ use domain::order::{
     NewOrder, Order, OrderCommand, OrderCompleted, OrderEvent, OrderId, OrderView, Projected,
     parse_new_order,
 };
-use domain::{Causation, Currency, EventEnvelope, Money, RecordedEvent};
+use domain::{Currency, EventEnvelope, Money, RecordedEvent};
+use testkit::builders::causation;
 
 const BODY: &[u8] = br#"{"id":"A-1001","amount":59.98,"customerId":"cust-7","channel":"web",
     "items":[{"productId":"PROD_001","quantity":2,"price":29.99}]}"#;
 
-fn causation() -> Causation {
-    Causation {
-        correlation_id: "7d3c2a9e-4b1f-4e8d-a6c5-0f9e8d7c6b5a".into(),
-        causation_id: "req-1".into(),
-        producer: "create-order".into(),
-    }
-}
+/// The correlation id every benchmarked event carries.
+const CORRELATION_ID: &str = "7d3c2a9e-4b1f-4e8d-a6c5-0f9e8d7c6b5a";
 
 fn completed() -> OrderEvent {
     OrderEvent::Completed(OrderCompleted {
@@ -39,7 +35,7 @@ fn history() -> Vec<(u64, EventEnvelope<OrderEvent>)> {
     let created = order
         .handle(OrderCommand::Create(parse_new_order(BODY).unwrap()))
         .unwrap();
-    let causation = causation();
+    let causation = causation(CORRELATION_ID);
     vec![
         (1, causation.envelope(created[0].clone(), Utc::now())),
         (2, causation.envelope(completed(), Utc::now())),
@@ -51,7 +47,7 @@ fn place_order(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     // What POST /orders does between receiving the body and calling DynamoDB.
     group.bench_function("validate + handle + record an order", |b| {
-        let causation = causation();
+        let causation = causation(CORRELATION_ID);
         b.iter(|| {
             let new_order: NewOrder = parse_new_order(black_box(BODY)).unwrap();
             let key = new_order.id.key();

@@ -1,5 +1,5 @@
 //! What the services need from the outside world, as small traits. The AWS adapters live in the
-//! `adapters` crate, beside in-memory ones for tests.
+//! `adapters` crate, in-memory ones for tests in `testkit`.
 
 use std::collections::HashSet;
 use std::future::Future;

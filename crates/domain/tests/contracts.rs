@@ -6,13 +6,12 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use domain::events::SystemEvent;
-use domain::order::{
-    Channel, LineItem, OrderCancelled, OrderCompleted, OrderCreated, OrderEvent, OrderId,
-};
+use domain::order::{Channel, LineItem, OrderCancelled, OrderCompleted, OrderEvent, OrderId};
 use domain::payment::{PAYMENT_SERVICE, PaymentEvent, PaymentFailed, PaymentSucceeded};
-use domain::{Causation, Currency, DomainEvent, Money};
+use domain::{Currency, DomainEvent, Money};
 use serde_json::Value;
 use serde_json::value::RawValue;
+use testkit::builders::{causation, new_order};
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events")
@@ -33,28 +32,20 @@ fn assert_valid(detail: &Value) {
 fn every_event() -> Vec<SystemEvent> {
     let amount = Money::from_cents(5_998);
     let order_events = vec![
-        OrderEvent::Created(OrderCreated {
-            order_id: OrderId::scoped("customer-1", &OrderId::Number(101)),
-            amount: Money::from_cents(10_000),
-            currency: Currency::DEFAULT,
-            customer_id: Some("customer-1".into()),
-            items: vec![],
-            channel: None,
-            placed_by: Some("customer-1".into()),
-        }),
-        OrderEvent::Created(OrderCreated {
-            order_id: OrderId::scoped("customer-1", &OrderId::Text("ord-7".into())),
-            amount,
-            currency: Currency::parse("EUR").unwrap(),
-            customer_id: Some("customer-1".into()),
-            items: vec![LineItem {
+        new_order(OrderId::Number(101))
+            .signed_in("customer-1", "customer-1")
+            .created_event(),
+        new_order(OrderId::Text("ord-7".into()))
+            .signed_in("customer-1", "0b4f6a1e-9c2d-4e8f-b1a3-5d7c9e2f4a6b")
+            .amount(amount)
+            .currency(Currency::parse("EUR").unwrap())
+            .item(LineItem {
                 product_id: "PROD_001".into(),
                 quantity: 2,
                 price: Money::from_cents(2_999),
-            }],
-            channel: Some(Channel::Mobile),
-            placed_by: Some("0b4f6a1e-9c2d-4e8f-b1a3-5d7c9e2f4a6b".into()),
-        }),
+            })
+            .channel(Channel::Mobile)
+            .created_event(),
         OrderEvent::Completed(OrderCompleted {
             order_id: OrderId::Number(101),
             amount,
@@ -91,11 +82,7 @@ fn every_event() -> Vec<SystemEvent> {
 
 #[test]
 fn the_domains_events_conform_to_their_schemas() {
-    let causation = Causation {
-        correlation_id: "7d3c2a9e-4b1f-4e8d-a6c5-0f9e8d7c6b5a".into(),
-        causation_id: "req-1".into(),
-        producer: "create-order".into(),
-    };
+    let causation = causation("7d3c2a9e-4b1f-4e8d-a6c5-0f9e8d7c6b5a");
     for event in every_event() {
         let envelope = causation.envelope(event, Utc::now());
         assert_valid(&serde_json::to_value(&envelope).unwrap());

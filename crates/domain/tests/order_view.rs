@@ -5,34 +5,25 @@ use std::collections::VecDeque;
 
 use chrono::{TimeZone, Utc};
 use domain::order::{
-    OrderCancelled, OrderCompleted, OrderCreated, OrderEvent, OrderId, OrderStatus, OrderView,
-    Projected, ProjectionError,
+    OrderCancelled, OrderCompleted, OrderEvent, OrderId, OrderStatus, OrderView, Projected,
+    ProjectionError,
 };
-use domain::{Causation, Currency, EventEnvelope, Money};
+use domain::{Currency, EventEnvelope, Money};
 use proptest::prelude::*;
+use testkit::builders::{causation, new_order};
 
 fn envelope(event: OrderEvent, second: u32) -> EventEnvelope<OrderEvent> {
-    let causation = Causation {
-        correlation_id: "corr".into(),
-        causation_id: "cause".into(),
-        producer: "test".into(),
-    };
-    causation.envelope(
+    causation("corr").envelope(
         event,
         Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, second).unwrap(),
     )
 }
 
 fn created() -> OrderEvent {
-    OrderEvent::Created(OrderCreated {
-        order_id: OrderId::Text("A-1".into()),
-        amount: Money::from_cents(5_000),
-        currency: Currency::DEFAULT,
-        customer_id: Some("c-1".into()),
-        items: vec![],
-        channel: None,
-        placed_by: None,
-    })
+    new_order(OrderId::Text("A-1".into()))
+        .amount(Money::from_cents(5_000))
+        .customer("c-1")
+        .created_event()
 }
 
 fn completed() -> OrderEvent {

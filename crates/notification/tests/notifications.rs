@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use adapters::memory::{InMemoryIdempotencyStore, InMemoryNotifier};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use domain::idempotency::{IdempotencyStore, Idempotent, Once};
 use notification::{NotifyError, handle};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use testkit::fakes::{InMemoryIdempotencyStore, InMemoryNotifier};
 
 struct World {
     notifier: InMemoryNotifier,

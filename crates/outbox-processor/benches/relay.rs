@@ -6,36 +6,27 @@
 
 use std::hint::black_box;
 
-use adapters::memory::{self, InMemoryBus, InMemoryEventStore};
 use aws_lambda_events::event::dynamodb::Event;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use domain::order::{ORDER_SERVICE, OrderCreated, OrderEvent, OrderId};
+use domain::order::OrderId;
 use domain::ports::EventStore;
-use domain::{Causation, Currency, Money, RecordedEvent};
+use domain::{Money, RecordedEvent};
 use outbox_processor::{Outbox, handle_batch};
+use testkit::builders::{causation, new_order};
+use testkit::fakes::{InMemoryBus, InMemoryEventStore};
+use testkit::history::recorded;
+use testkit::stream::{stream_image, stream_record};
 
 /// The stream's batch size in the template.
 const BATCH: u64 = 10;
 
 fn order_created(id: u64) -> RecordedEvent {
-    let causation = Causation {
-        correlation_id: "7d3c2a9e-4b1f-4e8d-a6c5-0f9e8d7c6b5a".into(),
-        causation_id: "req-1".into(),
-        producer: "create-order".into(),
-    };
-    let envelope = causation.envelope(
-        OrderEvent::Created(OrderCreated {
-            order_id: OrderId::Number(id),
-            amount: Money::from_cents(5_998),
-            currency: Currency::DEFAULT,
-            customer_id: Some("cust-7".into()),
-            items: vec![],
-            channel: None,
-            placed_by: None,
-        }),
-        chrono::Utc::now(),
-    );
-    RecordedEvent::new(id.to_string(), 1, ORDER_SERVICE, &envelope)
+    let created = new_order(OrderId::Number(id))
+        .amount(Money::from_cents(5_998))
+        .customer("cust-7")
+        .created_event();
+    let causation = causation("7d3c2a9e-4b1f-4e8d-a6c5-0f9e8d7c6b5a");
+    recorded(&id.to_string(), [created], &causation, chrono::Utc::now()).remove(0)
 }
 
 fn relay(c: &mut Criterion) {
@@ -44,7 +35,7 @@ fn relay(c: &mut Criterion) {
         "Records": events
             .iter()
             .enumerate()
-            .map(|(n, event)| memory::stream_record("INSERT", &format!("{}", 100 + n), memory::stream_image(event)))
+            .map(|(n, event)| stream_record("INSERT", &format!("{}", 100 + n), stream_image(event)))
             .collect::<Vec<_>>()
     }))
     .unwrap();

@@ -1,36 +1,30 @@
 //! The handler on a stream batch as Lambda delivers it (the JSON shape of a DynamoDB stream event).
 
-use adapters::memory::{self, InMemoryBus, InMemoryEventStore};
 use aws_lambda_events::event::dynamodb::Event;
-use domain::order::{ORDER_SERVICE, OrderCreated, OrderEvent, OrderId};
+use domain::RecordedEvent;
+use domain::order::OrderId;
 use domain::ports::EventStore;
-use domain::{Causation, Currency, Money, RecordedEvent};
 use outbox_processor::{Outbox, handle_batch};
 use serde_json::json;
+use testkit::builders::{causation, new_order};
+use testkit::fakes::{InMemoryBus, InMemoryEventStore};
+use testkit::history::recorded;
+use testkit::stream::stream_image;
 
+/// Order `id`'s `OrderCreated` (100 USD), as stored.
 fn order_created(id: u64) -> RecordedEvent {
-    let causation = Causation {
-        correlation_id: "corr-1".into(),
-        causation_id: "req-1".into(),
-        producer: "create-order".into(),
-    };
-    let envelope = causation.envelope(
-        OrderEvent::Created(OrderCreated {
-            order_id: OrderId::Number(id),
-            amount: Money::from_cents(10_000),
-            currency: Currency::DEFAULT,
-            customer_id: None,
-            items: vec![],
-            channel: None,
-            placed_by: None,
-        }),
+    let created = new_order(OrderId::Number(id)).created_event();
+    recorded(
+        &id.to_string(),
+        [created],
+        &causation("corr-1"),
         chrono::Utc::now(),
-    );
-    RecordedEvent::new(id.to_string(), 1, ORDER_SERVICE, &envelope)
+    )
+    .remove(0)
 }
 
 fn stream_record(event_name: &str, sequence: &str, event: &RecordedEvent) -> serde_json::Value {
-    memory::stream_record(event_name, sequence, memory::stream_image(event))
+    testkit::stream::stream_record(event_name, sequence, stream_image(event))
 }
 
 #[tokio::test]

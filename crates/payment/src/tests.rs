@@ -1,7 +1,7 @@
 use std::time::Duration;
 
-use adapters::memory::{InMemoryIdempotencyStore, InMemoryPaymentLedger};
 use serde_json::json;
+use testkit::fakes::{InMemoryIdempotencyStore, InMemoryPaymentLedger};
 
 use super::*;
 

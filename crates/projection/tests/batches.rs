@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use adapters::memory::{self, InMemoryOrderViews, recorded_order};
 use adapters::stream::StreamedEvent;
 use aws_lambda_events::event::dynamodb::Event;
 use chrono::Utc;
@@ -14,6 +13,9 @@ use domain::ports::{InfrastructureError, OrderViews, Page, PageError, ViewWriteE
 use projection::{Projection, ProjectionReport};
 use proptest::prelude::*;
 use serde_json::json;
+use testkit::fakes::InMemoryOrderViews;
+use testkit::history::recorded_order;
+use testkit::stream::{stream_image, stream_record};
 
 /// The recorded events of order `id`: created, then completed if `paid`.
 fn history(id: &str, paid: bool) -> Vec<RecordedEvent> {
@@ -116,11 +118,11 @@ async fn a_failure_holds_back_the_rest_of_its_order_only() {
 #[tokio::test]
 async fn an_unreadable_record_is_reported() {
     let a = history("A", false);
-    let mut unreadable = memory::stream_image(&a[0]);
+    let mut unreadable = stream_image(&a[0]);
     unreadable["version"] = json!({"S": "not a number"});
     let batch: Event = serde_json::from_value(json!({"Records": [
-        memory::stream_record("INSERT", "000001", memory::stream_image(&a[0])),
-        memory::stream_record("INSERT", "000002", unreadable),
+        stream_record("INSERT", "000001", stream_image(&a[0])),
+        stream_record("INSERT", "000002", unreadable),
     ]}))
     .unwrap();
     let views = InMemoryOrderViews::default();

@@ -5,15 +5,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use adapters::memory::{InMemoryEventStore, InMemoryIdempotencyStore, InMemorySnapshotStore};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use domain::idempotency::{Idempotent, Once};
 use domain::order::repository::{self, OrderRepository};
-use domain::order::{NewOrder, Order, OrderEvent, OrderId, OrderStatus};
+use domain::order::{Order, OrderEvent, OrderId, OrderStatus};
 use domain::ports::{AppendError, EventStore, InfrastructureError, SnapshotStore};
-use domain::{Causation, Currency, EventEnvelope, Money, RecordedEvent};
+use domain::{EventEnvelope, RecordedEvent};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use testkit::builders::{causation, new_order};
+use testkit::fakes::{InMemoryEventStore, InMemoryIdempotencyStore, InMemorySnapshotStore};
 use update_order::{OrderUpdate, OrderUpdater, UpdateError};
 
 fn new_id() -> String {
@@ -22,22 +23,11 @@ fn new_id() -> String {
 
 /// An order 101 of 100 USD, created with correlation id `corr-101`.
 async fn given_a_created_order(store: &(impl EventStore + Clone)) {
-    let new_order = NewOrder {
-        id: OrderId::Number(101),
-        amount: Money::from_cents(10_000),
-        currency: Currency::DEFAULT,
-        customer_id: None,
-        items: vec![],
-        channel: None,
-        placed_by: None,
-    };
-    let causation = Causation {
-        correlation_id: "corr-101".into(),
-        causation_id: "request-1".into(),
-        producer: "create-order".into(),
-    };
     OrderRepository::new(store.clone())
-        .create(new_order, &causation)
+        .create(
+            new_order(OrderId::Number(101)).build(),
+            &causation("corr-101"),
+        )
         .await
         .unwrap();
 }

@@ -3,13 +3,18 @@
 //! a 5xx never.
 #![no_main]
 
-use adapters::memory::{InMemoryEventStore, InMemoryOrderViews};
+use std::sync::LazyLock;
+
 use create_order::api::handle;
 use create_order::auth::testing::TestIssuer;
 use create_order::service::OrderService;
 use lambda_http::http::{Method, Request, StatusCode};
 use lambda_http::{Body, RequestExt};
 use libfuzzer_sys::fuzz_target;
+use testkit::fakes::{InMemoryEventStore, InMemoryOrderViews};
+
+/// One issuer for every input: making a signing key per input would be most of the work.
+static ISSUER: LazyLock<TestIssuer> = LazyLock::new(TestIssuer::new);
 
 const METHODS: [Method; 5] = [
     Method::GET,
@@ -32,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
     if !header.is_empty() {
         request = request.header("x-correlation-id", header);
     }
-    let issuer = TestIssuer::new();
+    let issuer = &*ISSUER;
     if method & 0x80 == 0 {
         request = request.header("authorization", format!("Bearer {}", issuer.token("fuzz")));
     }

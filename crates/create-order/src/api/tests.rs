@@ -1,12 +1,12 @@
 use std::collections::HashMap;
 
-use adapters::memory::{InMemoryEventStore, InMemoryOrderViews};
 use domain::EventEnvelope;
 use domain::order::{OrderEvent, OrderView};
 use domain::ports::OrderViews as _;
 use lambda_http::http::{self, StatusCode};
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
+use testkit::fakes::{InMemoryEventStore, InMemoryOrderViews};
 
 use super::*;
 use crate::auth::testing::{StaticKeys, TestIssuer};
@@ -589,18 +589,13 @@ async fn an_operator_reads_every_customers_orders() {
 
 #[tokio::test]
 async fn get_reads_the_event_store_when_the_view_is_behind() {
-    use domain::Causation;
     use domain::order::OrderCommand;
     use domain::order::repository::OrderRepository;
 
     let api = api();
     api.post(r#"{"id":101,"amount":100}"#).await;
     api.catch_up().await;
-    let causation = Causation {
-        correlation_id: "corr".into(),
-        causation_id: "payment".into(),
-        producer: "update-order".into(),
-    };
+    let causation = testkit::builders::caused("corr", "payment", "update-order");
     OrderRepository::new(api.store.clone())
         .execute(
             "c-1.101",

@@ -1,7 +1,7 @@
-use adapters::memory::{InMemoryBus, InMemoryEventStore};
 use chrono::Utc;
 use domain::ports::EventStore;
 use domain::{EventKey, RecordedEvent};
+use testkit::fakes::{InMemoryBus, InMemoryEventStore};
 use uuid::Uuid;
 
 use super::*;
