@@ -15,9 +15,9 @@ use tokio::sync::Mutex;
 use super::{AuthError, SigningKeys, VerificationKey};
 
 /// How long one attempt to fetch the keys may take, and how many attempts a fetch makes: an
-/// issuer that does not answer must not hold a request until the function (10 s) times out, and
-/// one slow answer (a burst of cold starts all fetching at once) must not refuse the requests
-/// that started them.
+/// issuer that does not answer must not hold a request until the function (20 s) times out, even
+/// when the request waited for the cold start's fetch to fail first, and one slow answer (a burst
+/// of cold starts all fetching at once) must not refuse the requests that started them.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(4);
 const FETCH_ATTEMPTS: u32 = 2;
 const PAUSE_BEFORE_RETRY: Duration = Duration::from_millis(250);
