@@ -9,7 +9,7 @@ use adapters::{DynamoDbEventStore, DynamoDbOrderViews, EventBridgePublisher};
 use admin::rebuild::{Target, rebuild_views};
 use admin::replay::{Selection, replay};
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::ports::OrderViews;
+use domain::order::OrderViews;
 use e2e::{World, eventually, unique_id};
 use serde_json::{Value, json};
 

@@ -74,7 +74,7 @@ impl World {
 
     /// The order's view in the order views table, read consistently, as the API shows it.
     pub async fn order_view(&self, key: &str) -> Option<Value> {
-        use domain::ports::OrderViews;
+        use domain::order::OrderViews;
         let views =
             adapters::DynamoDbOrderViews::new(self.dynamodb.clone(), &self.stack.order_views_table);
         let view = views.get(key).await.expect("read the order views")?;

@@ -16,10 +16,8 @@ use std::time::Duration;
 
 use domain::RecordedEvent;
 use domain::order::OrderView;
-use domain::ports::{
-    EventPublisher, InfrastructureError, OrderViews, Page, PageError, PublishOutcome,
-    ViewWriteError,
-};
+use domain::order::{OrderViews, Page, PageError, ViewWriteError};
+use domain::ports::{EventPublisher, InfrastructureError, PublishOutcome};
 
 pub const VARIABLE: &str = "FAULT_INJECTION";
 

@@ -6,7 +6,8 @@
 use domain::order::{
     FieldError, IDENTIFIER_RULE, OrderId, OrderStatus, OrderView, is_identifier, parse_new_order,
 };
-use domain::ports::{EventStore, OrderViews, PageError};
+use domain::order::{OrderViews, PageError};
+use domain::ports::EventStore;
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};

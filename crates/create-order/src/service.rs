@@ -5,7 +5,8 @@
 use domain::Causation;
 use domain::order::repository::{CreateError, OrderRepository};
 use domain::order::{NewOrder, OrderId, OrderView};
-use domain::ports::{EventStore, InfrastructureError, OrderViews, Page, PageError};
+use domain::order::{OrderViews, Page, PageError};
+use domain::ports::{EventStore, InfrastructureError};
 
 /// The component name written into every event's `metadata.producer`.
 pub const PRODUCER: &str = "create-order";

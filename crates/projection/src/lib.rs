@@ -12,7 +12,7 @@ use adapters::stream::{BatchReport, StreamedEvent, in_order, process_batch};
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use domain::order::{OrderEvent, OrderView, Projected};
-use domain::ports::{OrderViews, ViewWriteError};
+use domain::order::{OrderViews, ViewWriteError};
 use futures::future::join_all;
 use lambda_runtime::Error;
 

@@ -13,7 +13,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::envelope::format_timestamp;
 use domain::order::OrderView;
-use domain::ports::{InfrastructureError, OrderViews, Page, PageError, ViewWriteError};
+use domain::order::{OrderViews, Page, PageError, ViewWriteError};
+use domain::ports::InfrastructureError;
 
 use super::infrastructure;
 

@@ -1,8 +1,8 @@
 use std::collections::HashMap;
 
 use domain::EventEnvelope;
+use domain::order::OrderViews as _;
 use domain::order::{OrderEvent, OrderView};
-use domain::ports::OrderViews as _;
 use lambda_http::http::{self, StatusCode};
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};

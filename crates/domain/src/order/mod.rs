@@ -14,4 +14,6 @@ pub use events::{
 };
 pub use id::{MAX_NUMERIC_ID, OrderId, SCOPE_SEPARATOR, is_identifier};
 pub use validation::{FieldError, IDENTIFIER_RULE, MAX_BODY_BYTES, parse_new_order};
-pub use view::{OrderView, Projected, ProjectionError, ViewEvent};
+pub use view::{
+    OrderView, OrderViews, Page, PageError, Projected, ProjectionError, ViewEvent, ViewWriteError,
+};

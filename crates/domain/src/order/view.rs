@@ -14,6 +14,7 @@ use super::{OrderId, OrderStatus};
 use crate::currency::Currency;
 use crate::envelope::{EventEnvelope, rfc3339_millis};
 use crate::money::Money;
+use crate::ports::InfrastructureError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -153,4 +154,52 @@ impl OrderView {
         }
         Ok(view)
     }
+}
+
+/// One page of a list, and where the next one starts (absent on the last page).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Opaque: hand it back to get the next page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ViewWriteError {
+    /// The stored view is not at the expected version: another writer moved it.
+    #[error("the view changed meanwhile")]
+    Conflict,
+    #[error(transparent)]
+    Infrastructure(#[from] InfrastructureError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("the cursor is not one this API gave out")]
+    BadCursor,
+    #[error(transparent)]
+    Infrastructure(#[from] InfrastructureError),
+}
+
+/// The order views (the query side's read models), and the list of each customer's orders.
+pub trait OrderViews: Send + Sync {
+    fn get(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<OrderView>, InfrastructureError>> + Send;
+
+    /// Stores `view` if the stored one is still at `expected_version` (0: none is stored).
+    fn put(
+        &self,
+        view: &OrderView,
+        expected_version: u64,
+    ) -> impl Future<Output = Result<(), ViewWriteError>> + Send;
+
+    /// A customer's orders, newest first, `limit` at a time.
+    fn by_customer(
+        &self,
+        customer_id: &str,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<Page<OrderView>, PageError>> + Send;
 }

@@ -2,7 +2,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use domain::order::OrderView;
-use domain::ports::{InfrastructureError, OrderViews, Page, PageError, ViewWriteError};
+use domain::order::{OrderViews, Page, PageError, ViewWriteError};
+use domain::ports::InfrastructureError;
 
 use super::lock;
 
