@@ -5,7 +5,8 @@ LOCAL="$REPO/.local"
 STACK_ENV="$LOCAL/stack.env"
 # Python >= 3.12 venv with LocalStack (scripts/localstack/install.sh).
 VENV="$LOCAL/venv"
-LOCAL_ENDPOINT="http://127.0.0.1:4566"
+# EDA_LOCAL_PORT: another port, so that a second checkout can run its own local stack beside this one.
+LOCAL_ENDPOINT="http://127.0.0.1:${EDA_LOCAL_PORT:-4566}"
 LOCAL_REGION="us-east-1"
 LOCAL_STACK_NAME="eda-demo"
 # Every function of the system: one crate and one binary each, built once by cargo lambda.

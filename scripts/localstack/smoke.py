@@ -27,7 +27,7 @@ import zipfile
 import boto3
 from botocore.config import Config
 
-ENDPOINT = "http://127.0.0.1:4566"
+ENDPOINT = f"http://127.0.0.1:{os.environ.get('EDA_LOCAL_PORT', '4566')}"
 REGION = "us-east-1"
 RUN = uuid.uuid4().hex[:8]
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"  # LocalStack does not check it
