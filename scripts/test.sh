@@ -38,16 +38,18 @@ phase() { # phase NAME COMMAND...: runs a phase and records how long it took
     "$@"
     timings+=("$(printf '%-28s %5d s' "$name" $((SECONDS - t0)))")
 }
-# cfn-lint, least-privilege IAM, and the API's rules that LocalStack does not enforce (the Cognito
-# authorizer, throttling, access logs, the 401's WWW-Authenticate, redeploys), each check with its
+# cfn-lint, least-privilege IAM, the API's rules that LocalStack does not enforce (the Cognito
+# authorizer, throttling, access logs, the 401's WWW-Authenticate, redeploys), and the alarms and
+# the dashboard (LocalStack skips dashboards and some alarms), each check with its
 # own tests, so that it is known to catch; and the tests of how e2e.sh finds a stack from its
 # API's URL (deployed.py) and of how deploy.sh chooses the account's API logging role (stack.py).
 check_template() {
     ensure_tools
     run cfn-lint "$REPO/infra/template.yaml"
-    (cd "$REPO/scripts/lib" && run "$TOOLS_VENV/bin/python" -m unittest -q test_check_iam test_check_api test_stack test_deployed test_tokens)
+    (cd "$REPO/scripts/lib" && run "$TOOLS_VENV/bin/python" -m unittest -q test_check_iam test_check_api test_check_metrics test_stack test_deployed test_tokens)
     run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_iam.py" "$REPO/infra/template.yaml"
     run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_api.py" "$REPO/infra/template.yaml"
+    run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_metrics.py" "$REPO/infra/template.yaml"
 }
 
 # Whether the functions in target/lambda hold test hooks, by the strings only the hooks hold:

@@ -24,7 +24,7 @@ LS_PORT="${LS_URL##*:}"
 # Name of our runtime executor plugin (entry point in infra/localstack/host-lambda/pyproject.toml).
 LAMBDA_EXECUTOR_NAME="host"
 # Only what the project's stacks use. Nothing else is needed for CloudFormation + the SAM transform.
-LS_SERVICES="cloudformation,s3,iam,sts,lambda,apigateway,dynamodb,dynamodbstreams,events,sqs,sns,logs,stepfunctions"
+LS_SERVICES="cloudformation,s3,iam,sts,lambda,apigateway,dynamodb,dynamodbstreams,events,sqs,sns,logs,stepfunctions,cloudwatch"
 
 # Is our LocalStack process (the one in the pid file) alive?
 our_pid() {

@@ -82,6 +82,9 @@ cd "$LOCAL"
 # 1x and 2x this delay, before its dead-letter destination; AWS waits about 1 and 2 minutes
 # (LocalStack's default, 60 s, imitates that). Five seconds lets the suite see a poison event
 # parked in 15 s instead of 3 minutes; the number of retries is the template's, unchanged.
+# SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL (seconds): how often the queues' metrics (a dead-letter
+# queue's alarm watches them) reach CloudWatch; AWS's are per minute, LocalStack's default 60 s
+# would let a parked message wait up to a minute before its alarm's next evaluation can see it.
 env \
     OVERRIDE_IN_DOCKER=0 \
     GATEWAY_LISTEN="127.0.0.1:$LS_PORT" \
@@ -97,6 +100,7 @@ env \
     EAGER_SERVICE_LOADING=1 \
     LAMBDA_RUNTIME_EXECUTOR="$LAMBDA_EXECUTOR_NAME" \
     LAMBDA_RETRY_BASE_DELAY="${LAMBDA_RETRY_BASE_DELAY:-5}" \
+    SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL=10 \
     HOST_LAMBDA_LOG_DIR="$LAMBDA_LOG_DIR" \
     HOST_LAMBDA_OWNER="$LOCAL" \
     XDG_CACHE_HOME="$CACHE_HOME" \

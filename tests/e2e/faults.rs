@@ -8,6 +8,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
+use aws_sdk_cloudwatch::types::StateValue;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_eventbridge::types::{Rule, Target};
 use aws_sdk_lambda::types::Environment;
@@ -24,6 +25,8 @@ static TURN: Mutex<()> = Mutex::const_new(());
 const RECOVERY: Duration = Duration::from_secs(300);
 /// After the expected messages arrived, how long to keep listening for an unexpected extra one.
 const QUIET: Duration = Duration::from_secs(5);
+/// A dead-letter queue's alarm is evaluated every minute; its queue's metrics are a few seconds old.
+const ALARM_RAISED: Duration = Duration::from_secs(180);
 
 /// Runs `test`, then `restore`, whether `test` passed or panicked.
 async fn restoring<T, R>(test: T, restore: R) -> T::Output
@@ -727,6 +730,9 @@ async fn put_payment_succeeded(
 /// The early payment's order is placed, completes on its own, and re-driving its letter changes
 /// nothing (the order is already completed). The unknown version and the malformed event stay
 /// parked: re-driving them fails again, and they are kept.
+///
+/// And someone is told: update-order's dead-letter queue's alarm, set to `OK` while the queue is
+/// empty, turns to `ALARM` once letters wait in it, and says so on the alarm topic.
 #[tokio::test(flavor = "multi_thread")]
 async fn poison_records_and_events_are_parked_without_blocking_the_rest() {
     use admin::dead_letters::{Kind, Queue};
@@ -739,6 +745,18 @@ async fn poison_records_and_events_are_parked_without_blocking_the_rest() {
             "{queue} is empty to start with"
         );
     }
+    let dlq_alarm = world
+        .alarm_on_queue(&world.stack.update_order_dead_letter_queue)
+        .await;
+    let alarms = world.alarm_probe().await;
+    world
+        .set_alarm_state(
+            &dlq_alarm,
+            StateValue::Ok,
+            "the e2e suite: the queue is empty",
+        )
+        .await;
+    let alarm_reset_at = chrono::Utc::now();
     let poisoned_at = std::time::Instant::now();
 
     // In the scope of the customer whose order it is rewritten as below.
@@ -901,6 +919,18 @@ async fn poison_records_and_events_are_parked_without_blocking_the_rest() {
                 left.sort();
                 assert_eq!(about, left, "{queue}: {letters:#?}");
             }
+            // The letters raised the queue's alarm, which told the alarm topic (CloudWatch
+            // evaluates it every minute, from queue metrics reported every 10 s locally).
+            let raised = alarms
+                .wait_for(&dlq_alarm, "ALARM", alarm_reset_at, ALARM_RAISED)
+                .await
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{dlq_alarm} told the alarm topic it turned to ALARM within {ALARM_RAISED:?}"
+                    )
+                });
+            println!("{dlq_alarm}: {raised:?}");
+            let raised_after = (raised.changed_at - alarm_reset_at).num_seconds();
             // The command an operator runs says so too: exit 2 while letters are kept.
             let (code, output) = eda_admin(&world, &["dead-letters", "redrive", "--queue", "all"]);
             assert_eq!(code, Some(2), "eda-admin dead-letters redrive --queue all: {output}");
@@ -911,12 +941,16 @@ async fn poison_records_and_events_are_parked_without_blocking_the_rest() {
             println!(
                 "poison: 4 inputs; 3 orders behind them completed after {:.1} s; 6 letters parked \
                  after {:.1} s (outbox 1, projection 1, update-order 3, notification 1); re-driven after \
-                 the fixes: 3, kept: 3 (the unknown version and the malformed event); 0 lost",
+                 the fixes: 3, kept: 3 (the unknown version and the malformed event); 0 lost; \
+                 update-order's dead-letter alarm raised {raised_after} s after the poison",
                 behind.as_secs_f64(),
                 all_parked.as_secs_f64()
             );
         },
-        clean_up_poison(&world, &poison),
+        async {
+            alarms.close().await;
+            clean_up_poison(&world, &poison).await;
+        },
     )
     .await;
 }

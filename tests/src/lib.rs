@@ -6,6 +6,7 @@
 //! the API (`http`, `customers`), the tables, the bus, the notification topic, the functions and
 //! the payment workflow.
 
+mod alarms;
 mod bus;
 mod customers;
 mod functions;
@@ -20,6 +21,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+pub use alarms::{AlarmProbe, AlarmStateChange};
 pub use bus::BusProbe;
 pub use customers::{Customer, DEFAULT_CUSTOMER, OPERATOR, token, token_claims};
 pub use http::Reply;
@@ -39,6 +41,7 @@ pub struct World {
     pub sns: aws_sdk_sns::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 impl World {
@@ -58,6 +61,7 @@ impl World {
             sns: aws_sdk_sns::Client::new(&config),
             lambda: aws_sdk_lambda::Client::new(&config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             stack,
         }
     }
