@@ -198,6 +198,46 @@ async fn a_paid_order_flows_through_every_service_once_with_one_correlation_id()
         subject("PaymentSucceeded"),
         format!("Payment for order {key} succeeded")
     );
+
+    // Its journey, as `eda-admin trace` shows it: each step under the one that caused it.
+    let journey = world.journey(&key).await;
+    println!("{}", journey.tree());
+    let created = step(&journey, "create-order", "OrderCreated v3 stored");
+    under(&journey, "published OrderCreated to the bus", created);
+    let execution = step(&journey, "payment workflow", "succeeded");
+    assert_eq!(execution.caused_by.as_deref(), Some(created.id.as_str()));
+    under(&journey, "state Charge", execution);
+    let paid = step(
+        &journey,
+        "payment workflow",
+        "PaymentSucceeded v1 published",
+    );
+    assert_eq!(paid.caused_by.as_deref(), Some(execution.id.as_str()));
+    under(&journey, "OrderCompleted v1 stored", paid);
+    assert!(journey.mermaid().contains("->>"), "{}", journey.mermaid());
+}
+
+/// The step of `journey` that ran at `place` and whose description contains `what`.
+fn step<'a>(journey: &'a admin::trace::Journey, place: &str, what: &str) -> &'a admin::trace::Step {
+    journey
+        .steps
+        .iter()
+        .find(|step| step.place == place && step.what.contains(what))
+        .unwrap_or_else(|| panic!("a step at {place} that {what}:\n{}", journey.tree()))
+}
+
+/// Checks that a step whose description contains `what` was caused by `cause`.
+fn under(journey: &admin::trace::Journey, what: &str, cause: &admin::trace::Step) {
+    let found = journey
+        .steps
+        .iter()
+        .any(|step| step.what.contains(what) && step.caused_by.as_deref() == Some(&cause.id));
+    assert!(
+        found,
+        "a step that {what} under {:?}:\n{}",
+        cause.what,
+        journey.tree()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -229,6 +269,16 @@ async fn an_order_over_the_fraud_threshold_is_cancelled_with_the_reason() {
         .unwrap();
     assert_eq!(message.subject, format!("Order {key} cancelled"));
     assert!(message.message.contains(reason), "{}", message.message);
+
+    let journey = world.journey(&key).await;
+    println!("{}", journey.tree());
+    let created = step(&journey, "create-order", "OrderCreated v3 stored");
+    let execution = step(&journey, "payment workflow", "succeeded");
+    assert_eq!(execution.caused_by.as_deref(), Some(created.id.as_str()));
+    under(&journey, "state RefuseAsFraud", execution);
+    let refused = step(&journey, "payment workflow", "PaymentFailed v1 published");
+    assert_eq!(refused.caused_by.as_deref(), Some(execution.id.as_str()));
+    under(&journey, "OrderCancelled v1 stored", refused);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -11,6 +11,7 @@ mod bus;
 mod customers;
 mod functions;
 mod http;
+mod journeys;
 mod notifications;
 mod payments;
 mod probe_queue;

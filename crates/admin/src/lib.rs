@@ -8,6 +8,7 @@ pub mod pending;
 pub mod rebuild;
 pub mod replay;
 pub mod settings;
+pub mod trace;
 
 pub use settings::{Settings, StackEnv};
 

@@ -6,7 +6,7 @@ use adapters::{DynamoDbEventStore, EventBridgePublisher};
 use admin::dead_letters::{self, DeadLetterQueue, Queue, RedriveReport};
 use admin::rebuild::{Target, rebuild_views};
 use admin::replay::{Selection, replay};
-use admin::{AdminError, Progress, Settings, pending};
+use admin::{AdminError, Progress, Settings, pending, trace};
 use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -42,6 +42,9 @@ enum Command {
     Replay(Replay),
     /// List the events stored but not published after some time, and publish them.
     PublishPending(PublishPending),
+    /// An order's journey: each step under the one that caused it, where it ran, what it did and
+    /// how long it took, from the event store, the payment workflow's history and the logs.
+    Trace(Trace),
     /// What the stack gave up on after its retries, parked in its dead-letter queues.
     DeadLetters {
         #[command(subcommand)]
@@ -87,6 +90,15 @@ struct PublishPending {
     /// List them, publish nothing.
     #[arg(long)]
     dry_run: bool,
+}
+
+#[derive(Args)]
+struct Trace {
+    /// The order, as the event store keys it (`<customer>.<id>`, as `replay --order` takes it).
+    order: String,
+    /// Print a mermaid sequence diagram instead of a tree.
+    #[arg(long)]
+    mermaid: bool,
 }
 
 #[derive(Subcommand)]
@@ -159,6 +171,7 @@ async fn run(cli: Cli) -> Result<bool, AdminError> {
         Command::RebuildViews(command) => command.run(&stack, &mut progress).await,
         Command::Replay(command) => command.run(&stack, &mut progress).await,
         Command::PublishPending(command) => command.run(&stack, &mut progress).await,
+        Command::Trace(command) => command.run(&stack).await,
         Command::DeadLetters { command } => match command {
             DeadLettersCommand::List(command) => command.run(&stack, &mut progress).await,
             DeadLettersCommand::Redrive(command) => command.run(&stack, &mut progress).await,
@@ -291,6 +304,28 @@ impl PublishPending {
         let report =
             pending::publish_pending(&events, &outbox, older_than, self.dry_run, progress).await?;
         Ok(report.failed == 0)
+    }
+}
+
+impl Trace {
+    async fn run(self, stack: &Stack) -> Result<bool, AdminError> {
+        let dynamodb = stack.dynamodb();
+        let sources = trace::Sources {
+            events: &stack.events(&dynamodb),
+            logs: &aws_sdk_cloudwatchlogs::Client::new(&stack.aws),
+            sfn: &aws_sdk_sfn::Client::new(&stack.aws),
+            lambda: &aws_sdk_lambda::Client::new(&stack.aws),
+            payment_state_machine: &stack.settings.payment_state_machine_arn,
+            catch_all_log_group: &stack.settings.catch_all_log_group,
+            functions: &stack.settings.functions,
+        };
+        let journey = trace::trace(&sources, &self.order).await?;
+        if self.mermaid {
+            print!("{}", journey.mermaid());
+        } else {
+            print!("{}", journey.tree());
+        }
+        Ok(true)
     }
 }
 

@@ -64,7 +64,21 @@ pub struct Settings {
     pub update_order_function: String,
     pub notification_function: String,
     pub payment_state_machine_arn: String,
+    // And these only the trace: where each function and the bus log.
+    pub catch_all_log_group: String,
+    /// Each function the env file names: (its service, its function name).
+    pub functions: Vec<(String, String)>,
 }
+
+/// The services whose functions a trace reads the logs of, and the env file's name for each.
+const FUNCTION_NAMES: [(&str, &str); 6] = [
+    ("create-order", "CREATE_ORDER_FUNCTION_NAME"),
+    ("outbox-processor", "OUTBOX_PROCESSOR_FUNCTION_NAME"),
+    ("projection", "PROJECTION_FUNCTION_NAME"),
+    ("payment", "PAYMENT_FUNCTION_NAME"),
+    ("update-order", "UPDATE_ORDER_FUNCTION_NAME"),
+    ("notification", "NOTIFICATION_FUNCTION_NAME"),
+];
 
 impl Settings {
     pub fn from_env_file(path: &Path) -> Result<Settings, AdminError> {
@@ -90,6 +104,13 @@ impl Settings {
             update_order_function: var("UPDATE_ORDER_FUNCTION_NAME"),
             notification_function: var("NOTIFICATION_FUNCTION_NAME"),
             payment_state_machine_arn: var("PAYMENT_STATE_MACHINE_ARN"),
+            catch_all_log_group: var("CATCH_ALL_LOG_GROUP_NAME"),
+            functions: FUNCTION_NAMES
+                .iter()
+                .filter_map(|(service, name)| {
+                    Some((service.to_string(), env.get(name)?.to_owned()))
+                })
+                .collect(),
         }
     }
 

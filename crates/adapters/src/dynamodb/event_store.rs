@@ -206,6 +206,26 @@ impl EventStore for DynamoDbEventStore {
         aggregate_id: &str,
         after: u64,
     ) -> Result<Vec<RecordedEvent>, InfrastructureError> {
+        self.items_after(aggregate_id, after)
+            .await?
+            .into_iter()
+            .map(|item| item.into_recorded().map_err(InfrastructureError::new))
+            .collect()
+    }
+}
+
+impl DynamoDbEventStore {
+    /// Every stored event of one aggregate as the table holds it, when it was published included:
+    /// for the operations commands that show an order's history.
+    pub async fn stored(&self, aggregate_id: &str) -> Result<Vec<EventItem>, InfrastructureError> {
+        self.items_after(aggregate_id, 0).await
+    }
+
+    async fn items_after(
+        &self,
+        aggregate_id: &str,
+        after: u64,
+    ) -> Result<Vec<EventItem>, InfrastructureError> {
         let pages = self
             .client
             .query()
@@ -225,11 +245,7 @@ impl EventStore for DynamoDbEventStore {
             .map_err(infrastructure)?;
         pages
             .into_iter()
-            .map(|item| {
-                EventItem::from_item(item)
-                    .and_then(EventItem::into_recorded)
-                    .map_err(InfrastructureError::new)
-            })
+            .map(|item| EventItem::from_item(item).map_err(InfrastructureError::new))
             .collect()
     }
 }
