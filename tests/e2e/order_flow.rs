@@ -214,6 +214,11 @@ async fn a_paid_order_flows_through_every_service_once_with_one_correlation_id()
     );
     assert_eq!(paid.caused_by.as_deref(), Some(execution.id.as_str()));
     under(&journey, "OrderCompleted v1 stored", paid);
+    // The functions' lines, each invocation under the event it handled (its span's eventId).
+    under(&journey, "order charged", created);
+    under(&journey, "payment result handled", paid);
+    under(&journey, "notification handled", paid);
+    step(&journey, "projection", "view written");
     assert!(journey.mermaid().contains("->>"), "{}", journey.mermaid());
 }
 

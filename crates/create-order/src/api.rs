@@ -3,6 +3,7 @@
 //! API Gateway sends every path and method here (a `{proxy+}` resource), so unknown routes and
 //! methods get the same JSON error bodies as everything else.
 
+use domain::journey;
 use domain::order::{
     FieldError, IDENTIFIER_RULE, OrderId, OrderStatus, OrderView, is_identifier, parse_new_order,
 };
@@ -175,7 +176,16 @@ async fn place_order<S: EventStore, V: OrderViews>(
         .place(new_order, correlation_id, causation_id(request))
         .await
     {
-        Ok(receipt) => accepted(&receipt),
+        Ok(receipt) => {
+            let span = journey::span(
+                &receipt.correlation_id,
+                &receipt.event_id,
+                Some(&receipt.causation_id),
+                &receipt.id.key(),
+            );
+            span.in_scope(|| tracing::info!(customer = %caller.customer_id, "order placed"));
+            accepted(&receipt)
+        }
         Err(CreateError::Taken(id)) => error(
             StatusCode::CONFLICT,
             "conflict",

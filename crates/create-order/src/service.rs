@@ -16,6 +16,9 @@ pub const PRODUCER: &str = "create-order";
 pub struct Receipt {
     pub id: OrderId,
     pub correlation_id: String,
+    /// The id of the order's `OrderCreated` (the first one's, for a retry).
+    pub event_id: String,
+    pub causation_id: String,
 }
 
 pub struct OrderService<S, V> {
@@ -49,6 +52,8 @@ impl<S: EventStore, V: OrderViews> OrderService<S, V> {
         Ok(Receipt {
             id: created.data.order_id().clone(),
             correlation_id: created.metadata.correlation_id,
+            event_id: created.metadata.event_id.to_string(),
+            causation_id: created.metadata.causation_id,
         })
     }
 

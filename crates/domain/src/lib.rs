@@ -8,6 +8,7 @@ pub mod decode;
 pub mod envelope;
 pub mod events;
 pub mod idempotency;
+pub mod journey;
 pub mod money;
 pub mod order;
 pub mod payment;

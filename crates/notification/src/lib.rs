@@ -7,9 +7,11 @@ use domain::EventEnvelope;
 use domain::decode::EventDecodeError;
 use domain::events::SystemEvent;
 use domain::idempotency::{IdempotencyStore, Idempotent, Once};
+use domain::journey;
 use domain::ports::{InfrastructureError, Notifier};
 use serde_json::Value;
 use serde_json::value::RawValue;
+use tracing::Instrument;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
@@ -69,22 +71,27 @@ pub async fn handle<N: Notifier, S: IdempotencyStore>(
         "notification:{}:{}",
         metadata.event_type, metadata.causation_id
     );
-    let outcome = once
-        .run(&key, || notifier.notify(&notification))
-        .await
-        .map_err(|error| {
-            error.into_caller_error(
-                NotifyError::Send,
-                NotifyError::InProgress,
-                NotifyError::Records,
-            )
-        })?;
-    tracing::info!(
-        event_type = %metadata.event_type,
-        event_id = %metadata.event_id,
-        order_id = %notification.order_id,
-        sent_now = matches!(outcome, Once::Done(_)),
-        "notification handled"
-    );
-    Ok(outcome)
+    let span = journey::handling_span(metadata, &notification.order_id);
+    async {
+        let outcome = once
+            .run(&key, || notifier.notify(&notification))
+            .await
+            .map_err(|error| {
+                error.into_caller_error(
+                    NotifyError::Send,
+                    NotifyError::InProgress,
+                    NotifyError::Records,
+                )
+            })?;
+        tracing::info!(
+            event_type = %metadata.event_type,
+            event_id = %metadata.event_id,
+            order_id = %notification.order_id,
+            sent_now = matches!(outcome, Once::Done(_)),
+            "notification handled"
+        );
+        Ok(outcome)
+    }
+    .instrument(span)
+    .await
 }

@@ -11,6 +11,7 @@ use std::hash::Hash;
 
 use adapters::stream::{BatchReport, StreamedEvent, in_order};
 use chrono::Utc;
+use domain::journey;
 use domain::ports::{EventPublisher, PublicationLog, PublishOutcome};
 use domain::{EventKey, RecordedEvent};
 use futures::future::join_all;
@@ -132,12 +133,16 @@ impl<P: EventPublisher, L: PublicationLog> Outbox<P, L> {
                     // redelivery would publish it again, and consumers de-duplicate by event id;
                     // failing the record here would make that redelivery certain.
                     if let Err(error) = self.log.mark_published(&event.key(), now).await {
-                        tracing::warn!(%error, event_id = %event.event_id, "published but not marked");
+                        journey::recorded_span(event).in_scope(|| {
+                            tracing::warn!(%error, event_id = %event.event_id, "published but not marked")
+                        });
                     }
                     true
                 }
                 PublishOutcome::Failed { code, message } => {
-                    tracing::warn!(event_id = %event.event_id, %code, %message, "entry rejected by the bus");
+                    journey::recorded_span(event).in_scope(|| {
+                        tracing::warn!(event_id = %event.event_id, %code, %message, "entry rejected by the bus")
+                    });
                     false
                 }
             }

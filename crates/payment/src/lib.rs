@@ -8,11 +8,13 @@
 
 use chrono::Utc;
 use domain::idempotency::{IdempotencyStore, Idempotent, Once};
+use domain::journey;
 use domain::order::{OrderCreated, OrderEvent};
 use domain::payment::{Charge, PaymentLedger};
 use domain::ports::InfrastructureError;
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 /// What the state machine sends: the order, as its `OrderCreated` event carries it (in that
 /// event's version: both are on the bus during a rollout), and where it comes from.
@@ -117,8 +119,16 @@ impl<L: PaymentLedger, I: IdempotencyStore> PaymentService<L, I> {
     /// Charges the order once: a repeat gets the first charge's payment id.
     pub async fn charge(&self, request: ChargeRequest) -> Result<ChargeResult, PaymentError> {
         let key = format!("payment:{}", request.order.order_id.key());
+        // The event handled is the order's OrderCreated, the cause this request names.
+        let span = journey::span(
+            &request.correlation_id,
+            &request.causation_id,
+            None,
+            &request.order.order_id.key(),
+        );
         self.once
             .run(&key, || self.charge_once(request))
+            .instrument(span)
             .await
             .map(Once::into_inner)
             .map_err(|error| {

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use adapters::stream::{BatchReport, StreamedEvent, in_order, process_batch};
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use domain::journey;
 use domain::order::{OrderEvent, OrderView, Projected};
 use domain::order::{OrderViews, ViewWriteError};
 use futures::future::join_all;
@@ -107,8 +108,11 @@ impl<V: OrderViews> Projection<V> {
         let held = stored.as_ref().map_or(0, |v| v.version);
         let mut view = stored;
         let mut first_change = None;
+        // The span of the event last read: the view's line is logged in it.
+        let mut span = tracing::Span::none();
         for (index, streamed) in events.iter().enumerate() {
             let recorded = &streamed.event;
+            span = journey::recorded_span(recorded);
             let projected = OrderEvent::from_recorded(recorded)
                 .map_err(|error| error.to_string())
                 .and_then(|event| {
@@ -124,7 +128,7 @@ impl<V: OrderViews> Projection<V> {
                 Ok(Projected::Unchanged) => outcome.unchanged += 1,
                 Err(reason) => {
                     // Later records of this order must wait for this one: retry from here.
-                    tracing::warn!(order = key, version = recorded.version, %reason, "event not applied");
+                    span.in_scope(|| tracing::warn!(order = key, version = recorded.version, %reason, "event not applied"));
                     outcome.failed = fail_from(index);
                     break;
                 }
@@ -134,10 +138,15 @@ impl<V: OrderViews> Projection<V> {
             return outcome;
         };
         match self.views.put(&view, held).await {
-            Ok(()) => outcome,
+            Ok(()) => {
+                span.in_scope(|| {
+                    tracing::info!(order = key, version = view.version, "view written")
+                });
+                outcome
+            }
             Err(error) => {
                 if let ViewWriteError::Infrastructure(failure) = &error {
-                    tracing::warn!(%failure, order = key, "view not written; retrying its records");
+                    span.in_scope(|| tracing::warn!(%failure, order = key, "view not written; retrying its records"));
                 }
                 // Nothing of this order was written: everything from its first change is retried
                 // (which includes any record that failed after it).

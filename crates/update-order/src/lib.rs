@@ -9,13 +9,15 @@
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use domain::decode::{EventDecodeError, decode_detail};
 use domain::idempotency::{self, IdempotencyStore, Idempotent};
+use domain::journey;
 use domain::order::repository::{ExecuteError, OrderRepository};
 use domain::order::{OrderCommand, OrderError};
 use domain::payment::PaymentEvent;
 use domain::ports::{EventStore, InfrastructureError, SnapshotStore};
-use domain::{Causation, DomainEvent};
+use domain::{Causation, DomainEvent, EventEnvelope};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use tracing::Instrument;
 
 /// The component name written into the events it produces.
 pub const PRODUCER: &str = "update-order";
@@ -80,6 +82,14 @@ impl<S: EventStore, P: SnapshotStore, I: IdempotencyStore> OrderUpdater<S, P, I>
     ) -> Result<idempotency::Once<OrderUpdate>, UpdateError> {
         // The detail stays raw JSON until the envelope says which event it is.
         let envelope = decode_detail(event.detail.get(), PaymentEvent::decode)?;
+        let span = journey::handling_span(&envelope.metadata, &envelope.data.order_id().key());
+        self.handle_once(&envelope).instrument(span).await
+    }
+
+    async fn handle_once(
+        &self,
+        envelope: &EventEnvelope<PaymentEvent>,
+    ) -> Result<idempotency::Once<OrderUpdate>, UpdateError> {
         let key = format!("update-order:{}", envelope.metadata.event_id);
         let result = self
             .once
