@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use aws_sdk_eventbridge::Client;
+use aws_sdk_eventbridge::error::DisplayErrorContext;
 use aws_sdk_eventbridge::primitives::DateTime as AwsDateTime;
 use aws_sdk_eventbridge::types::{ReplayDestination, ReplayState};
 use chrono::{DateTime, Utc};
@@ -96,7 +97,7 @@ pub async fn replay_from_archive(
         .destination(destination)
         .send()
         .await
-        .map_err(|e| InfrastructureError::new(aws_sdk_eventbridge::Error::from(e)))?;
+        .map_err(|e| InfrastructureError::new(DisplayErrorContext(e)))?;
     progress(format!(
         "started replay {} ({})",
         replay.describe(),
@@ -116,7 +117,7 @@ pub async fn replay_from_archive(
             .replay_name(&replay.name)
             .send()
             .await
-            .map_err(|e| InfrastructureError::new(aws_sdk_eventbridge::Error::from(e)))?;
+            .map_err(|e| InfrastructureError::new(DisplayErrorContext(e)))?;
         let reason = described.state_reason().unwrap_or_default().to_owned();
         let line = match described.event_last_replayed_time() {
             Some(at) => format!(
