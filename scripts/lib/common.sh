@@ -52,23 +52,35 @@ die() { printf '[%s] ERROR: %s\n' "${LOG_TAG:-eda-demo}" "$*" >&2; exit 1; }
 # Runs a command, printing it first.
 run() { log "\$ $*"; "$@"; }
 
-# Installs the tools into .local/tools (again only when the pins change) and puts them first on
-# PATH: cargo-lambda finds zig as `python3 -m ziglang`, so that venv's python must come first.
-ensure_tools() {
-    local requirements="$REPO/scripts/lib/tools-requirements.txt" stamp="$TOOLS_VENV/.installed"
-    local want
+# install_venv DIR REQUIREMENTS WHAT: installs the pinned REQUIREMENTS into the venv DIR, again
+# only when the pins change.
+install_venv() {
+    local venv="$1" requirements="$2" what="$3" stamp="$1/.installed" want
     want="$(sha256sum "$requirements" | cut -d' ' -f1)"
     if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
-        log "installing the build and deploy tools into $TOOLS_VENV (cargo-lambda, zig, boto3)"
-        command -v python3 >/dev/null || die "python3 is needed to install the tools"
-        rm -rf "$TOOLS_VENV"
-        python3 -m venv "$TOOLS_VENV" || die "cannot create a venv (is python3-venv installed?)"
-        "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" \
+        log "installing $what into $venv"
+        command -v python3 >/dev/null || die "python3 is needed to install $what"
+        rm -rf "$venv"
+        python3 -m venv "$venv" || die "cannot create a venv (is python3-venv installed?)"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" \
             || die "pip could not install $requirements"
         echo "$want" >"$stamp"
     fi
+}
+
+# Installs the tools into .local/tools and puts them first on PATH: cargo-lambda finds zig as
+# `python3 -m ziglang`, so that venv's python must come first.
+ensure_tools() {
+    install_venv "$TOOLS_VENV" "$REPO/scripts/lib/tools-requirements.txt" "the build and deploy tools (cargo-lambda, zig, boto3)"
     export PATH="$TOOLS_VENV/bin:$PATH"
     command -v cargo-lambda >/dev/null || die "cargo-lambda is not on PATH after install"
+}
+
+# The template's scanner (checkov), in a venv of its own (scripts/lib/scanner-requirements.txt
+# says why); EDA_SCANNER_VENV names another clone's. Not put on PATH: its pins would shadow the tools'.
+SCANNER_VENV="${EDA_SCANNER_VENV:-$LOCAL/scanners}"
+ensure_scanners() {
+    install_venv "$SCANNER_VENV" "$REPO/scripts/lib/scanner-requirements.txt" "the template scanner (checkov)"
 }
 
 # The host's architecture in Lambda's terms (functions on LocalStack run as host processes).
