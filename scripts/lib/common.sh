@@ -10,7 +10,7 @@ LOCAL_ENDPOINT="http://127.0.0.1:${EDA_LOCAL_PORT:-4566}"
 LOCAL_REGION="us-east-1"
 LOCAL_STACK_NAME="eda-demo"
 # Every function of the system: one crate and one binary each, built once by cargo lambda.
-FUNCTIONS="create-order,outbox-processor,projection,payment,update-order,notification"
+FUNCTIONS="create-order,outbox-processor,projection,payment,update-order,notification,recovery-sweep"
 # On the local stack the payment function fails, as if its provider were down, for this customer:
 # the e2e suites drive the payment error path with it (template parameter SimulatedOutageCustomer;
 # `deploy.sh --local` sets it unless told otherwise, and the stack says so in an output).
@@ -23,6 +23,11 @@ LOCAL_PAYMENT_MAX_CONCURRENCY=20
 # And some for each stream consumer (LocalStack's streams have one shard), so that under a load
 # capped by `local-up.sh --lambda-concurrency` they are never throttled (BENCHMARKS.md).
 LOCAL_STREAM_CONSUMER_CONCURRENCY=2
+# The local stack's recovery sweep runs every minute (the shortest rate there is) and steps in
+# after a minute, so that the fault suites see orders heal within a few minutes; on AWS the
+# template's defaults hold (every 5 minutes, after 30 minutes).
+LOCAL_RECOVERY_SWEEP_RATE="rate(1 minute)"
+LOCAL_RECOVERY_STUCK_AFTER_SECONDS=60
 # Orders have few events; on the local stack a snapshot every 2 makes every paid order use one.
 SNAPSHOT_EVERY=2
 # The crates with test hooks (cargo feature test-hooks), which the local stack's build turns on.

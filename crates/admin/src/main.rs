@@ -81,7 +81,9 @@ struct Replay {
     #[arg(long, requires = "from")]
     to: Option<DateTime<Utc>>,
     /// The latest event of every order that has not ended and has not moved for this many
-    /// seconds: starts its next step again.
+    /// seconds (its latest event reached the bus that long ago): starts its next step again.
+    /// The recovery sweep does the same on a schedule, for orders stuck within the consumers'
+    /// memory of what they handled (adapters::redelivery::IDEMPOTENCY_LIFETIME); this takes any.
     #[arg(long, conflicts_with_all = ["from", "to", "from_archive"])]
     stuck_for: Option<u64>,
     /// From the bus's archive instead of the event store: every event (the payment service's
@@ -299,9 +301,10 @@ impl Replay {
         let selection = match (self.order, self.from, self.to, self.stuck_for) {
             (Some(order), None, None, None) => Selection::Order(order),
             (None, Some(from), Some(to), None) => Selection::Between(from, to),
-            (None, None, None, Some(seconds)) => {
-                Selection::StuckSince(Utc::now() - Duration::from_secs(seconds))
-            }
+            (None, None, None, Some(seconds)) => Selection::Stuck {
+                since: Utc::now() - Duration::from_secs(seconds),
+                not_before: None,
+            },
             _ => {
                 return Err(AdminError::Invalid(
                     "say what: --order <id>, --from and --to, or --stuck-for <seconds>".into(),
