@@ -74,13 +74,14 @@ pub struct Settings {
 }
 
 /// The services whose functions a trace reads the logs of, and the env file's name for each.
-const FUNCTION_NAMES: [(&str, &str); 6] = [
+const FUNCTION_NAMES: [(&str, &str); 7] = [
     ("create-order", "CREATE_ORDER_FUNCTION_NAME"),
     ("outbox-processor", "OUTBOX_PROCESSOR_FUNCTION_NAME"),
     ("projection", "PROJECTION_FUNCTION_NAME"),
     ("payment", "PAYMENT_FUNCTION_NAME"),
     ("update-order", "UPDATE_ORDER_FUNCTION_NAME"),
     ("notification", "NOTIFICATION_FUNCTION_NAME"),
+    ("recovery-sweep", "RECOVERY_SWEEP_FUNCTION_NAME"),
 ];
 
 impl Settings {
