@@ -120,6 +120,8 @@ except (ValueError, KeyError, TypeError):
         --parameter "PaymentMaxConcurrency=$LOCAL_PAYMENT_MAX_CONCURRENCY"
         --parameter "StreamConsumerConcurrency=$LOCAL_STREAM_CONSUMER_CONCURRENCY"
         --parameter "OrderApiMaxConcurrency=$order_api_max_concurrency"
+        --parameter "RecoverySweepRate=$LOCAL_RECOVERY_SWEEP_RATE"
+        --parameter "RecoveryStuckAfterSeconds=$LOCAL_RECOVERY_STUCK_AFTER_SECONDS"
         # The same values again: LocalStack's CloudFormation does not apply reserved concurrency.
         --reserve "PaymentFunction=$LOCAL_PAYMENT_MAX_CONCURRENCY"
         --reserve "OutboxProcessorFunction=$LOCAL_STREAM_CONSUMER_CONCURRENCY"

@@ -45,11 +45,26 @@ phase() { # phase NAME COMMAND...: runs a phase and records how long it took
 # API's URL (deployed.py) and of how deploy.sh chooses the account's API logging role (stack.py).
 check_template() {
     ensure_tools
-    run cfn-lint "$REPO/infra/template.yaml"
-    (cd "$REPO/scripts/lib" && run "$TOOLS_VENV/bin/python" -m unittest -q test_check_iam test_check_api test_check_metrics test_stack test_deployed test_tokens)
+    # With awslabs' serverless rules: see template_scanners for how a finding is fixed or waived.
+    run cfn-lint "$REPO/infra/template.yaml" --append-rules cfn_lint_serverless.rules \
+        || die "cfn-lint found the problems above (a W/E rule: the template; WS/ES: the serverless rules)"
+    (cd "$REPO/scripts/lib" && run "$TOOLS_VENV/bin/python" -m unittest -q test_check_iam test_check_api test_check_metrics test_check_data test_retained test_stack test_deployed test_tokens)
     run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_iam.py" "$REPO/infra/template.yaml"
     run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_api.py" "$REPO/infra/template.yaml"
+    # Kept tables, encryption at rest and the bus's archive: what LocalStack does not show.
+    run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_data.py" "$REPO/infra/template.yaml"
     run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_metrics.py" "$REPO/infra/template.yaml"
+}
+
+# checkov on the template alone (not the tree: no .local, target or node_modules). Each finding is
+# printed as its check's id and name, the resource, and the template's lines. Fix it, or waive it
+# next to the resource with the reason: `Metadata: checkov: skip: [{id: CKV_..., comment: why}]`
+# (cfn-lint's: `Metadata: cfn-lint: config: ignore_checks: [WS...]`, the reason in a comment).
+template_scanners() {
+    ensure_scanners
+    run "$SCANNER_VENV/bin/checkov" --file "$REPO/infra/template.yaml" --framework cloudformation \
+        --compact --quiet --skip-download \
+        || die "checkov found the problems above: fix each, or waive it in infra/template.yaml next to the resource with its reason"
 }
 
 # Whether the functions in target/lambda hold test hooks, by the strings only the hooks hold:
@@ -158,6 +173,7 @@ check_dependencies() {
 phase "format" check_format
 phase "lint" cargo clippy --workspace --all-targets --locked -- -D warnings
 phase "template" check_template
+phase "template: checkov" template_scanners
 phase "dependencies" check_dependencies
 phase "unit tests" cargo test --workspace --exclude e2e --locked
 phase "fuzzing (${fuzz_seconds} s a target)" "$REPO/scripts/fuzz.sh" --seconds "$fuzz_seconds"

@@ -10,7 +10,7 @@ LOCAL_ENDPOINT="http://127.0.0.1:${EDA_LOCAL_PORT:-4566}"
 LOCAL_REGION="us-east-1"
 LOCAL_STACK_NAME="eda-demo"
 # Every function of the system: one crate and one binary each, built once by cargo lambda.
-FUNCTIONS="create-order,outbox-processor,projection,payment,update-order,notification"
+FUNCTIONS="create-order,outbox-processor,projection,payment,update-order,notification,recovery-sweep"
 # On the local stack the payment function fails, as if its provider were down, for this customer:
 # the e2e suites drive the payment error path with it (template parameter SimulatedOutageCustomer;
 # `deploy.sh --local` sets it unless told otherwise, and the stack says so in an output).
@@ -23,6 +23,11 @@ LOCAL_PAYMENT_MAX_CONCURRENCY=20
 # And some for each stream consumer (LocalStack's streams have one shard), so that under a load
 # capped by `local-up.sh --lambda-concurrency` they are never throttled (BENCHMARKS.md).
 LOCAL_STREAM_CONSUMER_CONCURRENCY=2
+# The local stack's recovery sweep runs every minute (the shortest rate there is) and steps in
+# after a minute, so that the fault suites see orders heal within a few minutes; on AWS the
+# template's defaults hold (every 5 minutes, after 30 minutes).
+LOCAL_RECOVERY_SWEEP_RATE="rate(1 minute)"
+LOCAL_RECOVERY_STUCK_AFTER_SECONDS=60
 # Orders have few events; on the local stack a snapshot every 2 makes every paid order use one.
 SNAPSHOT_EVERY=2
 # The crates with test hooks (cargo feature test-hooks), which the local stack's build turns on.
@@ -52,23 +57,35 @@ die() { printf '[%s] ERROR: %s\n' "${LOG_TAG:-eda-demo}" "$*" >&2; exit 1; }
 # Runs a command, printing it first.
 run() { log "\$ $*"; "$@"; }
 
-# Installs the tools into .local/tools (again only when the pins change) and puts them first on
-# PATH: cargo-lambda finds zig as `python3 -m ziglang`, so that venv's python must come first.
-ensure_tools() {
-    local requirements="$REPO/scripts/lib/tools-requirements.txt" stamp="$TOOLS_VENV/.installed"
-    local want
+# install_venv DIR REQUIREMENTS WHAT: installs the pinned REQUIREMENTS into the venv DIR, again
+# only when the pins change.
+install_venv() {
+    local venv="$1" requirements="$2" what="$3" stamp="$1/.installed" want
     want="$(sha256sum "$requirements" | cut -d' ' -f1)"
     if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
-        log "installing the build and deploy tools into $TOOLS_VENV (cargo-lambda, zig, boto3)"
-        command -v python3 >/dev/null || die "python3 is needed to install the tools"
-        rm -rf "$TOOLS_VENV"
-        python3 -m venv "$TOOLS_VENV" || die "cannot create a venv (is python3-venv installed?)"
-        "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" \
+        log "installing $what into $venv"
+        command -v python3 >/dev/null || die "python3 is needed to install $what"
+        rm -rf "$venv"
+        python3 -m venv "$venv" || die "cannot create a venv (is python3-venv installed?)"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" \
             || die "pip could not install $requirements"
         echo "$want" >"$stamp"
     fi
+}
+
+# Installs the tools into .local/tools and puts them first on PATH: cargo-lambda finds zig as
+# `python3 -m ziglang`, so that venv's python must come first.
+ensure_tools() {
+    install_venv "$TOOLS_VENV" "$REPO/scripts/lib/tools-requirements.txt" "the build and deploy tools (cargo-lambda, zig, boto3)"
     export PATH="$TOOLS_VENV/bin:$PATH"
     command -v cargo-lambda >/dev/null || die "cargo-lambda is not on PATH after install"
+}
+
+# The template's scanner (checkov), in a venv of its own (scripts/lib/scanner-requirements.txt
+# says why); EDA_SCANNER_VENV names another clone's. Not put on PATH: its pins would shadow the tools'.
+SCANNER_VENV="${EDA_SCANNER_VENV:-$LOCAL/scanners}"
+ensure_scanners() {
+    install_venv "$SCANNER_VENV" "$REPO/scripts/lib/scanner-requirements.txt" "the template scanner (checkov)"
 }
 
 # The host's architecture in Lambda's terms (functions on LocalStack run as host processes).

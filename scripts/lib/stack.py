@@ -16,8 +16,10 @@
       concurrency of the function with that logical id, which LocalStack's CloudFormation leaves
       unset; with --api-logging-role, sets ApiGatewayAccountRole (auto: reads the account's API
       Gateway settings and says what it chose)
-  stack.py destroy --stack-name S --region R [--endpoint-url URL]
-      deletes the stack and everything it created, and the artifact bucket (emptied first)
+  stack.py destroy --stack-name S --region R [--endpoint-url URL] [--delete-retained-tables]
+      deletes the stack and everything it created but the tables it keeps (the event store and
+      the payment ledger, retained.py), and the artifact bucket (emptied first); says what was
+      kept and how to deploy again; with --delete-retained-tables, deletes those tables too
   stack.py concurrency --stack-name S --region R [--endpoint-url URL] [--markdown FILE]
       prints the account's Lambda concurrency and what each of the stack's functions reserves
 (The sizes of what deploy uploads: artifacts.py sizes.)
@@ -32,11 +34,17 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+import retained
 from artifacts import bootstrap, zip_bootstrap
 from console import Console
 
 TEMPLATE_BODY_LIMIT = 51_200
+# The bus's archive is named <stack>-events (infra/template.yaml), and archive names are at most
+# 48 characters.
+ARCHIVE_SUFFIX, ARCHIVE_NAME_LIMIT = "-events", 48
 FAILED = ("FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_IN_PROGRESS")
+# What LocalStack's CloudFormation gives as the attributes of a resource type it does not support.
+LOCALSTACK_UNMADE = "unknown"
 
 
 class Target:
@@ -198,6 +206,7 @@ def wait_for_stack(target, stack, printer, timeout, goal):
 def deploy(target, args):
     """Uploads the build, creates or updates the stack with a change set, and reports its outputs."""
     stack, bucket = args.stack_name, target.artifact_bucket(args.stack_name)
+    check_stack_name(target.console, stack)
     ensure_bucket(target, bucket)
     assets = dict(pair.split("=", 1) for pair in args.asset)
     prefix = upload_artifacts(target, bucket, Path(args.artifacts), args.functions.split(","), assets)
@@ -207,6 +216,8 @@ def deploy(target, args):
         parameters["ApiGatewayAccountRole"] = api_logging_role(target, stack, status, args.api_logging_role)
     status = remove_failed_first_deploy(target, stack, status, args.timeout)
     change_set_type = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
+    if change_set_type == "CREATE":
+        retained.refuse_to_create_over(target, stack, destroy_command(target, stack))
     kept = []
     if change_set_type == "UPDATE" and args.keep_previous:
         kept = kept_parameters(target, stack, parameters, args.keep_previous)
@@ -215,10 +226,30 @@ def deploy(target, args):
     run_change_set(target, stack, change_set_type, given + kept, template, args.timeout)
     if args.reserve:
         reserve_concurrency(target, stack, args.reserve)
+    if target.local:
+        retained.protect_locally(target, stack)
     values = stack_outputs(target, stack)
     print_outputs(target.console, values)
     if args.env_file:
         write_env_file(target.console, args.env_file, env_lines(target, stack, values))
+
+
+def check_stack_name(console, stack):
+    """Fails on a stack name too long for the names the template derives from it."""
+    archive = f"{stack}{ARCHIVE_SUFFIX}"
+    if len(archive) > ARCHIVE_NAME_LIMIT:
+        console.fail(
+            f"the stack name {stack!r} is too long: its event archive would be {archive!r}, and archive "
+            f"names have at most {ARCHIVE_NAME_LIMIT} characters (so at most "
+            f"{ARCHIVE_NAME_LIMIT - len(ARCHIVE_SUFFIX)} for the stack name)"
+        )
+
+
+def destroy_command(target, stack):
+    """The command that deletes `stack` where `target` is, as a user types it."""
+    if target.local:
+        return "scripts/destroy.sh --local"
+    return f"scripts/destroy.sh --stack-name {stack} --region {target.region}"
 
 
 def given_parameters(pairs):
@@ -300,10 +331,15 @@ def print_outputs(console, values):
 
 
 def env_lines(target, stack, values):
-    """The outputs as shell variables: API, where the stack is, then each output in upper snake case."""
+    """The outputs as shell variables: API, where the stack is, then each output in upper snake case.
+    On LocalStack, an output of a resource it does not make (it deploys an unsupported type as a
+    stand-in whose attributes are "unknown", such as the event archive) is left out, and said."""
     lines = [f"API={values['ApiUrl']}", f"AWS_REGION={target.region}", f"STACK_NAME={stack}"]
     if target.local:
         lines.append(f"AWS_ENDPOINT_URL={target.endpoint_url}")
+        for key in sorted(k for k, v in values.items() if v == LOCALSTACK_UNMADE):
+            target.console.log(f"output {key} left out of the env file: LocalStack made no resource for it")
+        values = {k: v for k, v in values.items() if v != LOCALSTACK_UNMADE}
     return lines + [f"{snake(k)}={v}" for k, v in sorted(values.items())]
 
 
@@ -339,7 +375,7 @@ def destroy(target, args):
             ]["PhysicalResourceId"]
         except ClientError:
             kept_role = None  # the stack relies on the account's own role, or is older than it
-        log(f"deleting stack {stack} ({status}) and everything it created")
+        log(f"deleting stack {stack} ({status}) and everything it created but its kept tables")
         printer = EventPrinter(target, stack)
         cfn.delete_stack(StackName=stack)
         wait_for_stack(target, stack, printer, args.timeout, None)
@@ -355,6 +391,10 @@ def destroy(target, args):
         removed = empty_bucket(target.s3, bucket)
         target.s3.delete_bucket(Bucket=bucket)
         log(f"artifact bucket {bucket} emptied ({removed} objects) and deleted")
+    if args.delete_retained_tables:
+        retained.delete_on_purpose(target, stack, args.timeout)
+    else:
+        retained.report_kept(target, stack, destroy_command(target, stack))
 
 
 def api_logging_role(target, stack, status, requested):
@@ -476,6 +516,12 @@ def main():
             command.add_argument("--env-file", help="write the outputs here as shell variables")
         if name == "concurrency":
             command.add_argument("--markdown", help="also write the line here")
+        if name == "destroy":
+            command.add_argument(
+                "--delete-retained-tables",
+                action="store_true",
+                help="also delete the tables the stack keeps (the event store, the payment ledger), data and all",
+            )
     args = parser.parse_args()
     target = Target(args.region, args.endpoint_url, Console(args.command))
     target.console.log(f"target: {target.describe()}")

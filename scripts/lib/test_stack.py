@@ -172,6 +172,14 @@ class DeploySteps(unittest.TestCase):
         ])  # fmt: skip
         self.assertNotIn("AWS_ENDPOINT_URL=", "\n".join(stack.env_lines(deploy_target(), "eda-demo", values)))
 
+    def test_on_localstack_an_output_of_a_resource_it_did_not_make_is_left_out_and_said(self):
+        values = {"ApiUrl": "http://x", "EventArchiveArn": "unknown", "EventBusArn": "arn:bus"}
+        lines, said = quietly(stack.env_lines, deploy_target(local=True), "eda-demo", values)
+        self.assertIn("EVENT_BUS_ARN=arn:bus", lines)
+        self.assertFalse([line for line in lines if line.startswith("EVENT_ARCHIVE_ARN")], lines)
+        self.assertIn("output EventArchiveArn left out of the env file: LocalStack made no resource for it", said)
+        self.assertIn("EVENT_ARCHIVE_ARN=unknown", stack.env_lines(deploy_target(), "eda-demo", values))
+
 
 class Zips(unittest.TestCase):
     def test_the_same_bootstrap_zips_to_the_same_bytes_and_stays_executable(self):

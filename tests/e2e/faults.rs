@@ -295,19 +295,21 @@ async fn wait_for_view(world: &World, key: &str, status: &str, timeout: Duration
     .await;
 }
 
-/// The bus cannot be reached while orders come in (the outbox's EventBridge endpoint points at a
-/// closed port): every order is accepted and stored; the outbox's mapping tries each batch 6
-/// times (the first and `MaximumRetryAttempts: 5` more), then parks it in the dead-letter queue,
-/// until the letters hold every record; `eda-admin publish-pending` lists the backlog. Once the
-/// bus is back, publish-pending publishes it, the dead letters are re-driven, and every order
-/// completes, once.
+/// The bus cannot be reached while orders come in (the EventBridge endpoint of the outbox and of
+/// the recovery sweep points at a closed port): every order is accepted and stored; the outbox's
+/// mapping tries each batch 6 times (the first and `MaximumRetryAttempts: 5` more), then parks it
+/// in the dead-letter queue, until the letters hold every record; `eda-admin publish-pending
+/// --dry-run` lists the backlog. Once the bus is back, nobody acts: the recovery sweep's next
+/// runs publish the backlog, and every order completes, once. The parked letters then point at
+/// events already published, and re-driving them finds nothing left to do.
 #[tokio::test(flavor = "multi_thread")]
-async fn orders_placed_while_the_bus_is_unreachable_are_published_once_it_is_back() {
+async fn orders_placed_while_the_bus_is_unreachable_are_published_by_the_sweep_once_it_is_back() {
     let _turn = TURN.lock().await;
     let world = World::connect().await;
     let run = unique_id("e2e-nobus");
     let (events, outbox) = admin_outbox(&world).await;
-    let function = world.stack.outbox_function.clone();
+    let outbox_function = world.stack.outbox_function.clone();
+    let sweep_function = world.stack.recovery_sweep_function.clone();
     assert!(
         parked(&world, admin::dead_letters::Queue::Outbox)
             .await
@@ -316,14 +318,20 @@ async fn orders_placed_while_the_bus_is_unreachable_are_published_once_it_is_bac
     );
 
     // Port 9 (discard) is closed here: connections are refused at once.
-    set_variable(
-        &world,
-        &function,
-        "AWS_ENDPOINT_URL_EVENTBRIDGE",
-        Some("http://127.0.0.1:9"),
-    )
-    .await;
-    let (ids, backlog, letters) = restoring(
+    let unreachable = |function| {
+        set_variable(
+            &world,
+            function,
+            "AWS_ENDPOINT_URL_EVENTBRIDGE",
+            Some("http://127.0.0.1:9"),
+        )
+    };
+    let reachable = |function| set_variable(&world, function, "AWS_ENDPOINT_URL_EVENTBRIDGE", None);
+    unreachable(&outbox_function).await;
+    unreachable(&sweep_function).await;
+    // Listening for the ends before the bus is back, so that none is missed.
+    let bus = ends_probe(&world, &run).await;
+    let (ids, backlog, letters, back_at) = restoring(
         async {
             let ids = place_orders(&world, &run, 10).await;
             // Nothing can be published, so every record ends in a letter, each once.
@@ -371,25 +379,59 @@ async fn orders_placed_while_the_bus_is_unreachable_are_published_once_it_is_bac
                 "not in the backlog: {unlisted:?}\n{lines:#?}"
             );
             assert_eq!(backlog.published, 0, "a dry run publishes nothing");
-            (ids, backlog, letters)
+            // The sweep cannot publish them either: its run fails, and says so where a failed
+            // run goes (not retried: the next run is the retry).
+            eventually(
+                "a failed recovery sweep run recorded in its failure queue",
+                RECOVERY,
+                || async {
+                    let failed = queued(&world, &world.stack.recovery_sweep_failure_queue).await;
+                    (failed > 0).then_some(())
+                },
+            )
+            .await;
+            let back_at = chrono::Utc::now();
+            (ids, backlog, letters, back_at)
         },
-        set_variable(&world, &function, "AWS_ENDPOINT_URL_EVENTBRIDGE", None),
+        async {
+            reachable(&outbox_function).await;
+            reachable(&sweep_function).await;
+            let failures = &world.stack.recovery_sweep_failure_queue;
+            let _ = world.sqs.purge_queue().queue_url(failures).send().await;
+        },
     )
     .await;
 
-    let bus = ends_probe(&world, &run).await;
-    let drained =
-        admin::pending::publish_pending(&events, &outbox, Duration::ZERO, false, &mut |line| {
-            println!("{line}")
-        })
-        .await
-        .expect("publish the backlog");
-    assert_eq!(drained.failed, 0, "the bus took the whole backlog");
-    assert!(drained.published >= ids.len(), "{drained:?}");
-
+    // Nobody runs anything now: the sweep must find the backlog and publish it.
+    let healed = std::time::Instant::now();
     let ends = bus.collect(ids.len(), RECOVERY, QUIET).await;
     bus.close().await;
+    assert_eq!(
+        ends.len(),
+        ids.len(),
+        "the recovery sweep, on its own, published the backlog and each order ended within \
+         {RECOVERY:?}: {} of {} did: {ends:#?}",
+        ends.len(),
+        ids.len()
+    );
+    let healed = healed.elapsed();
     each_completed_once(&world, &ids, &ends).await;
+    let runs = world
+        .wait_for_log_where(
+            &sweep_function,
+            back_at,
+            "a run that republished events",
+            RECOVERY,
+            |fields| {
+                fields["message"] == "recovery sweep done"
+                    && fields["events_republished"].as_u64() > Some(0)
+            },
+        )
+        .await;
+    let republished: u64 = runs
+        .iter()
+        .filter_map(|line| line["fields"]["events_republished"].as_u64())
+        .sum();
 
     // The parked batches point at events now published: re-driving them finds nothing left.
     let redriven = redrive(&world, admin::dead_letters::Queue::Outbox).await;
@@ -403,18 +445,19 @@ async fn orders_placed_while_the_bus_is_unreachable_are_published_once_it_is_bac
         0
     );
     println!(
-        "bus unreachable: {} orders accepted, {} events in the backlog, {} published by \
-         publish-pending, {} batches (of {:?} records) parked after 6 tries each and re-driven, \
-         {} completed once, 0 lost",
+        "bus unreachable: {} orders accepted, {} events in the backlog, {} batches (of {:?} \
+         records) parked after 6 tries each; once the bus was back the recovery sweep \
+         republished {republished} events with no one acting, and {} orders completed once \
+         {:.1} s later; the letters re-driven found nothing left; 0 lost",
         ids.len(),
         backlog.found,
-        drained.published,
         letters.len(),
         letters
             .iter()
             .filter_map(|l| l.batch_size)
             .collect::<Vec<_>>(),
-        ends.len()
+        ends.len(),
+        healed.as_secs_f64()
     );
 }
 
@@ -726,7 +769,8 @@ async fn put_payment_succeeded(
 /// - a `PaymentSucceeded` for an order not placed yet: update-order parks it the same way.
 ///
 /// Then the fixes and re-drives: the stored event is repaired (rewritten as a readable
-/// `OrderCreated`) and the outbox's and projection's letters re-driven: that order now completes.
+/// `OrderCreated`) and the outbox's and projection's letters re-driven: that order now completes
+/// (published by the re-drive, or by the recovery sweep if its run came first: either way once).
 /// The early payment's order is placed, completes on its own, and re-driving its letter changes
 /// nothing (the order is already completed). The unknown version and the malformed event stay
 /// parked: re-driving them fails again, and they are kept.
@@ -855,9 +899,7 @@ async fn poison_records_and_events_are_parked_without_blocking_the_rest() {
                 .post("/orders", &json!({"id": early_id, "amount": 25}).to_string())
                 .await;
             assert_eq!(reply.status, 202, "{:?}", reply.body);
-            let own_end = bus.collect(1, RECOVERY, Duration::ZERO).await;
-            assert_eq!(own_end.len(), 1, "{own_end:#?}");
-            assert_eq!(own_end[0]["detail"]["data"]["orderId"], json!(early));
+            world.wait_for_status(&early, "COMPLETED", RECOVERY).await;
 
             let projection = redrive(&world, Queue::Projection).await;
             let outbox = redrive(&world, Queue::Outbox).await;
@@ -882,16 +924,19 @@ async fn poison_records_and_events_are_parked_without_blocking_the_rest() {
             );
             world.wait_for_status(&poison, "COMPLETED", RECOVERY).await;
             wait_for_view(&world, &poison, "COMPLETED", RECOVERY).await;
-            let ends = bus.collect(1, RECOVERY, QUIET).await;
+            let ends = bus.collect(2, RECOVERY, QUIET).await;
             bus.close().await;
-            let ended: Vec<&str> = ends
+            let mut ended: Vec<&str> = ends
                 .iter()
                 .filter_map(|event| event["detail"]["data"]["orderId"].as_str())
                 .collect();
+            ended.sort();
+            let mut once = [poison.as_str(), early.as_str()];
+            once.sort();
             assert_eq!(
-                ended,
-                [poison.as_str()],
-                "the repaired order ends once; the early payment changes nothing"
+                ended, once,
+                "the early order and the repaired one end once each; the early payment's re-drive \
+                 changes nothing"
             );
             for id in [&poison, &early] {
                 assert_eq!(
@@ -1000,95 +1045,80 @@ async fn clean_up_poison(world: &World, key: &str) {
 
 /// Orders whose payment never started (the payment rule's target removed while they were placed:
 /// LocalStack does not honour a disabled rule): they stay `CREATED`, their `OrderCreated`
-/// published to a rule that passed it to no one. Once the target is back, `eda-admin replay
-/// --stuck-for` finds every order that has not ended nor moved, replays its latest event, and
-/// each completes once, charged once.
+/// published to a rule that passed it to no one. Once the target is back, nobody acts: the
+/// recovery sweep finds each order that has not ended nor moved for its threshold, replays its
+/// latest event, and each completes once, charged once.
 #[tokio::test(flavor = "multi_thread")]
-async fn stuck_orders_are_recovered_by_replaying_their_latest_event() {
+async fn stuck_orders_are_recovered_by_the_sweep_replaying_their_latest_event() {
     let _turn = TURN.lock().await;
     let world = World::connect().await;
     let run = unique_id("e2e-stuck");
-    let (events, _) = admin_outbox(&world).await;
-    let publisher = adapters::EventBridgePublisher::new(
-        aws_sdk_eventbridge::Client::new(&world.admin_settings().aws().await),
-        &world.stack.event_bus,
-    );
-    // Orders already stuck before this test (on a fresh stack: none; on one reused after a
-    // failed run, perhaps some), so that the replay can be shown to pick these and the 3 only.
-    let already_stuck = replayed_orders(&events, &publisher, true).await.0;
+    let sweep_function = world.stack.recovery_sweep_function.clone();
     let rule = "payment-service-filtering-orders";
     let targets = detach_targets(&world, rule).await;
     assert!(!targets.is_empty(), "the payment rule has its target");
     let reattach = attach_targets(&world, rule, &targets);
-    let ids = restoring(
+    let bus = ends_probe(&world, &run).await;
+    let (ids, back_at) = restoring(
         async {
             let ids = place_orders(&world, &run, 3).await;
             marked_published(&world, &ids).await;
-            ids
+            // Published, and nothing started: the flow's own time passes without a payment.
+            tokio::time::sleep(QUIET).await;
+            for id in &ids {
+                assert_eq!(
+                    world.stored_types(id).await,
+                    ["OrderCreated"],
+                    "{id} is stuck"
+                );
+                assert!(
+                    world.payment_executions(&json!(id)).await.is_empty(),
+                    "{id}: no payment started"
+                );
+            }
+            (ids, chrono::Utc::now())
         },
         reattach,
     )
     .await;
-    tokio::time::sleep(QUIET).await;
-    for id in &ids {
-        assert_eq!(
-            world.stored_types(id).await,
-            ["OrderCreated"],
-            "{id} is stuck"
-        );
-    }
 
-    let bus = ends_probe(&world, &run).await;
-    let (picked, replayed) = replayed_orders(&events, &publisher, false).await;
-    assert!(replayed.failed.is_empty(), "{replayed:?}");
-    let mut expected: Vec<String> = already_stuck.iter().chain(&ids).cloned().collect();
-    expected.sort();
-    assert_eq!(
-        picked, expected,
-        "the replay picked these 3 orders and no other"
-    );
-    assert_eq!(replayed.published, expected.len(), "{replayed:?}");
+    // Nobody runs anything now: the sweep must find the stuck orders and replay them.
+    let healed = std::time::Instant::now();
     let ends = bus.collect(ids.len(), RECOVERY, QUIET).await;
     bus.close().await;
-    each_completed_once(&world, &ids, &ends).await;
-    println!(
-        "stuck: {} orders without their payment; {} stuck events replayed ({} stuck before the \
-         test), {} completed once",
+    assert_eq!(
+        ends.len(),
         ids.len(),
-        replayed.published,
-        already_stuck.len(),
-        ends.len()
+        "the recovery sweep, on its own, restarted each stuck order's payment and it ended within \
+         {RECOVERY:?} (the sweep acts after {:?} without a move): {} of {} did: {ends:#?}",
+        world.stack.recovery_stuck_after,
+        ends.len(),
+        ids.len()
     );
-}
-
-/// `eda-admin replay --stuck-for 0` (or its dry run): the orders whose latest event it picked,
-/// sorted, with its report. Each is an OrderCreated: the only event an order that has not
-/// ended can be stuck at.
-async fn replayed_orders(
-    events: &adapters::DynamoDbEventStore,
-    publisher: &adapters::EventBridgePublisher,
-    dry_run: bool,
-) -> (Vec<String>, admin::replay::ReplayReport) {
-    let mut lines = Vec::new();
-    let report = admin::replay::replay(
-        events,
-        publisher,
-        &admin::replay::Selection::StuckSince(chrono::Utc::now()),
-        dry_run,
-        &mut |line| lines.push(line),
-    )
-    .await
-    .expect("replay the stuck orders");
-    let mut picked: Vec<String> = lines
-        .iter()
-        .filter_map(|line| {
-            let (_, rest) = line.split_once(" order ")?;
-            let (id, event) = rest.split_once(' ')?;
-            assert_eq!(event, "event 1 OrderCreated", "{line}");
-            Some(id.to_owned())
-        })
-        .collect();
-    picked.sort();
-    assert_eq!(picked.len(), report.selected, "{lines:#?}");
-    (picked, report)
+    let healed = healed.elapsed();
+    each_completed_once(&world, &ids, &ends).await;
+    // Each replayed by the sweep (its line names the order), none by anything else.
+    for id in &ids {
+        world
+            .wait_for_log_where(
+                &sweep_function,
+                back_at,
+                &format!("the replay of {id}'s OrderCreated"),
+                RECOVERY,
+                |fields| {
+                    fields["step"] == "replay-stuck"
+                        && fields["message"].as_str().is_some_and(|m| {
+                            m.contains(&format!(" order {id} event 1 OrderCreated"))
+                        })
+                },
+            )
+            .await;
+    }
+    println!(
+        "stuck: {} orders without their payment; the recovery sweep replayed their OrderCreated \
+         with no one acting, and {} completed once, {:.1} s after the payment rule was back",
+        ids.len(),
+        ends.len(),
+        healed.as_secs_f64()
+    );
 }

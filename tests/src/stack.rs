@@ -30,6 +30,12 @@ pub struct Stack {
     pub payment_function: String,
     pub update_order_function: String,
     pub notification_function: String,
+    /// The scheduled recovery sweep.
+    pub recovery_sweep_function: String,
+    /// Where a failed sweep run is recorded.
+    pub recovery_sweep_failure_queue: String,
+    /// How long the sweep lets an event or an order wait before it steps in.
+    pub recovery_stuck_after: std::time::Duration,
     pub outbox_dead_letter_queue: String,
     pub projection_dead_letter_queue: String,
     pub payment_rule_dead_letter_queue: String,
@@ -79,6 +85,15 @@ impl Stack {
             payment_function: var("PAYMENT_FUNCTION_NAME"),
             update_order_function: var("UPDATE_ORDER_FUNCTION_NAME"),
             notification_function: var("NOTIFICATION_FUNCTION_NAME"),
+            recovery_sweep_function: var("RECOVERY_SWEEP_FUNCTION_NAME"),
+            recovery_sweep_failure_queue: var("RECOVERY_SWEEP_FAILURE_QUEUE_URL"),
+            recovery_stuck_after: std::time::Duration::from_secs(
+                var("RECOVERY_STUCK_AFTER_SECONDS")
+                    .parse()
+                    .unwrap_or_else(|e| {
+                        panic!("{}: RECOVERY_STUCK_AFTER_SECONDS ({e})", path.display())
+                    }),
+            ),
             outbox_dead_letter_queue: var("OUTBOX_DEAD_LETTER_QUEUE_URL"),
             projection_dead_letter_queue: var("PROJECTION_DEAD_LETTER_QUEUE_URL"),
             payment_rule_dead_letter_queue: var("PAYMENT_RULE_DEAD_LETTER_QUEUE_URL"),

@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use adapters::{DynamoDbEventStore, EventBridgePublisher};
+use admin::archive::{ArchiveReplay, ReplayEnd, replay_from_archive};
 use admin::dead_letters::{self, DeadLetterQueue, Queue, RedriveReport};
 use admin::rebuild::{Target, rebuild_views};
 use admin::replay::{Selection, replay};
@@ -38,7 +39,13 @@ struct Cli {
 enum Command {
     /// Rebuild every order view from the event store.
     RebuildViews(RebuildViews),
-    /// Publish stored events to the bus again, marked as replayed.
+    /// Publish stored events to the bus again, marked as replayed; or, with --from-archive, send
+    /// a window of the bus's archive (order and payment events) through the bus again.
+    ///
+    /// Consumers are idempotent, so a replayed event that was handled has no second effect: the
+    /// payment ledger charges an order once, update-order decides from the order's history, and
+    /// notification remembers each event it announced for as long as its idempotency records
+    /// live (past that, replaying an old window sends its notifications again).
     Replay(Replay),
     /// List the events stored but not published after some time, and publish them.
     PublishPending(PublishPending),
@@ -65,7 +72,7 @@ struct RebuildViews {
 #[derive(Args)]
 struct Replay {
     /// Every event of this order.
-    #[arg(long, conflicts_with_all = ["from", "to", "stuck_for"])]
+    #[arg(long, conflicts_with_all = ["from", "to", "stuck_for", "from_archive"])]
     order: Option<String>,
     /// Events that occurred from this time (RFC 3339) ...
     #[arg(long, requires = "to")]
@@ -74,9 +81,19 @@ struct Replay {
     #[arg(long, requires = "from")]
     to: Option<DateTime<Utc>>,
     /// The latest event of every order that has not ended and has not moved for this many
-    /// seconds: starts its next step again.
-    #[arg(long, conflicts_with_all = ["from", "to"])]
+    /// seconds (its latest event reached the bus that long ago): starts its next step again.
+    /// The recovery sweep does the same on a schedule, for orders stuck within the consumers'
+    /// memory of what they handled (adapters::redelivery::IDEMPOTENCY_LIFETIME); this takes any.
+    #[arg(long, conflicts_with_all = ["from", "to", "from_archive"])]
     stuck_for: Option<u64>,
+    /// From the bus's archive instead of the event store: every event (the payment service's
+    /// too) that reached the bus from --from to --to is sent through the bus again by
+    /// EventBridge (StartReplay); prints the replay's name and follows it until it ends.
+    #[arg(long, requires_all = ["from", "to"])]
+    from_archive: bool,
+    /// With --from-archive: start the replay and return, without following it.
+    #[arg(long, requires = "from_archive")]
+    no_wait: bool,
     /// List what would be replayed, publish nothing.
     #[arg(long)]
     dry_run: bool,
@@ -278,12 +295,16 @@ impl RebuildViews {
 
 impl Replay {
     async fn run(self, stack: &Stack, progress: Progress<'_>) -> Result<bool, AdminError> {
+        if self.from_archive {
+            return self.run_from_archive(stack, progress).await;
+        }
         let selection = match (self.order, self.from, self.to, self.stuck_for) {
             (Some(order), None, None, None) => Selection::Order(order),
             (None, Some(from), Some(to), None) => Selection::Between(from, to),
-            (None, None, None, Some(seconds)) => {
-                Selection::StuckSince(Utc::now() - Duration::from_secs(seconds))
-            }
+            (None, None, None, Some(seconds)) => Selection::Stuck {
+                since: Utc::now() - Duration::from_secs(seconds),
+                not_before: None,
+            },
             _ => {
                 return Err(AdminError::Invalid(
                     "say what: --order <id>, --from and --to, or --stuck-for <seconds>".into(),
@@ -293,6 +314,46 @@ impl Replay {
         let events = stack.events(&stack.dynamodb());
         let report = replay(&events, &stack.bus(), &selection, self.dry_run, progress).await?;
         Ok(report.failed.is_empty())
+    }
+}
+
+impl Replay {
+    /// How often a followed replay is looked at.
+    const FOLLOW_EVERY: Duration = Duration::from_secs(5);
+
+    async fn run_from_archive(
+        self,
+        stack: &Stack,
+        progress: Progress<'_>,
+    ) -> Result<bool, AdminError> {
+        let (Some(from), Some(to)) = (self.from, self.to) else {
+            return Err(AdminError::Invalid(
+                "--from-archive needs --from and --to".into(),
+            ));
+        };
+        let settings = &stack.settings;
+        for (name, value) in [
+            ("EVENT_ARCHIVE_ARN", &settings.event_archive_arn),
+            ("EVENT_BUS_ARN", &settings.event_bus_arn),
+        ] {
+            if value.is_empty() {
+                return Err(AdminError::Invalid(format!(
+                    "no {name} in the env file: deploy the stack again to write its outputs \
+                     (LocalStack's community edition makes no archive)"
+                )));
+            }
+        }
+        let replay = ArchiveReplay {
+            name: ArchiveReplay::named_at(Utc::now()),
+            archive_arn: settings.event_archive_arn.clone(),
+            bus_arn: settings.event_bus_arn.clone(),
+            from,
+            to,
+        };
+        let client = aws_sdk_eventbridge::Client::new(&stack.aws);
+        let follow = (!self.no_wait).then_some(Self::FOLLOW_EVERY);
+        let end = replay_from_archive(&client, &replay, follow, self.dry_run, progress).await?;
+        Ok(matches!(end, ReplayEnd::Started | ReplayEnd::Completed))
     }
 }
 

@@ -64,6 +64,9 @@ pub struct Settings {
     pub update_order_function: String,
     pub notification_function: String,
     pub payment_state_machine_arn: String,
+    // Only `replay --from-archive` needs these (the stack's outputs EventBusArn, EventArchiveArn).
+    pub event_bus_arn: String,
+    pub event_archive_arn: String,
     // And these only the trace: where each function and the bus log.
     pub catch_all_log_group: String,
     /// Each function the env file names: (its service, its function name).
@@ -71,13 +74,14 @@ pub struct Settings {
 }
 
 /// The services whose functions a trace reads the logs of, and the env file's name for each.
-const FUNCTION_NAMES: [(&str, &str); 6] = [
+const FUNCTION_NAMES: [(&str, &str); 7] = [
     ("create-order", "CREATE_ORDER_FUNCTION_NAME"),
     ("outbox-processor", "OUTBOX_PROCESSOR_FUNCTION_NAME"),
     ("projection", "PROJECTION_FUNCTION_NAME"),
     ("payment", "PAYMENT_FUNCTION_NAME"),
     ("update-order", "UPDATE_ORDER_FUNCTION_NAME"),
     ("notification", "NOTIFICATION_FUNCTION_NAME"),
+    ("recovery-sweep", "RECOVERY_SWEEP_FUNCTION_NAME"),
 ];
 
 impl Settings {
@@ -104,6 +108,8 @@ impl Settings {
             update_order_function: var("UPDATE_ORDER_FUNCTION_NAME"),
             notification_function: var("NOTIFICATION_FUNCTION_NAME"),
             payment_state_machine_arn: var("PAYMENT_STATE_MACHINE_ARN"),
+            event_bus_arn: var("EVENT_BUS_ARN"),
+            event_archive_arn: var("EVENT_ARCHIVE_ARN"),
             catch_all_log_group: var("CATCH_ALL_LOG_GROUP_NAME"),
             functions: FUNCTION_NAMES
                 .iter()
@@ -241,6 +247,18 @@ mod tests {
             (None, "")
         );
         assert!(settings.check().is_err());
+    }
+
+    #[test]
+    fn the_archive_and_the_bus_arns_come_from_the_stack_outputs() {
+        let settings = Settings::from_env(&env_of(
+            "EVENT_BUS_ARN=arn:aws:events:r:1:event-bus/b\nEVENT_ARCHIVE_ARN=arn:aws:events:r:1:archive/b-events\n",
+        ));
+        assert_eq!(settings.event_bus_arn, "arn:aws:events:r:1:event-bus/b");
+        assert_eq!(
+            settings.event_archive_arn,
+            "arn:aws:events:r:1:archive/b-events"
+        );
     }
 
     #[test]

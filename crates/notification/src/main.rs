@@ -1,17 +1,10 @@
-use std::time::Duration;
-
 use adapters::config::{self, required_env};
+use adapters::redelivery::{IDEMPOTENCY_LIFETIME, IN_PROGRESS_WINDOW};
 use adapters::{DynamoDbIdempotencyStore, SnsNotifier};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use domain::idempotency::Idempotent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
-
-/// How long a sent message is remembered; redeliveries come within minutes.
-const REMEMBER: Duration = Duration::from_secs(24 * 60 * 60);
-/// How long an unfinished send holds its key: as long as the function's timeout (30 s, in the
-/// template), so that the claim of an invocation that timed out has lapsed when Lambda tries again.
-const IN_PROGRESS: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -22,8 +15,8 @@ async fn main() -> Result<(), Error> {
     let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&aws), topic);
     let once = Idempotent::new(
         DynamoDbIdempotencyStore::new(aws_sdk_dynamodb::Client::new(&aws), table),
-        REMEMBER,
-        IN_PROGRESS,
+        IDEMPOTENCY_LIFETIME,
+        IN_PROGRESS_WINDOW,
     );
     let (notifier, once) = (&notifier, &once);
     lambda_runtime::run(service_fn(

@@ -1,16 +1,9 @@
-use std::time::Duration;
-
 use adapters::config::{self, required_env};
+use adapters::redelivery::{IDEMPOTENCY_LIFETIME, IN_PROGRESS_WINDOW};
 use adapters::{DynamoDbIdempotencyStore, DynamoDbPaymentLedger};
 use domain::idempotency::Idempotent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use payment::{ChargeRequest, PaymentService};
-
-/// How long a charge's result is remembered: longer than any retry of the workflow.
-const REMEMBER: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-/// How long an unfinished charge holds its order: as long as the function's timeout (30 s, in the
-/// template), so that the claim of an invocation that timed out has lapsed when Lambda tries again.
-const IN_PROGRESS: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -23,8 +16,8 @@ async fn main() -> Result<(), Error> {
         DynamoDbPaymentLedger::new(dynamodb.clone(), table),
         Idempotent::new(
             DynamoDbIdempotencyStore::new(dynamodb, idempotency_table),
-            REMEMBER,
-            IN_PROGRESS,
+            IDEMPOTENCY_LIFETIME,
+            IN_PROGRESS_WINDOW,
         ),
     );
     #[cfg(feature = "test-hooks")]

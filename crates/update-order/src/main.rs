@@ -1,6 +1,5 @@
-use std::time::Duration;
-
 use adapters::config::{self, required_env};
+use adapters::redelivery::{IDEMPOTENCY_LIFETIME, IN_PROGRESS_WINDOW};
 use adapters::{DynamoDbEventStore, DynamoDbIdempotencyStore, DynamoDbSnapshotStore};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use domain::idempotency::Idempotent;
@@ -8,12 +7,6 @@ use domain::order::repository::OrderRepository;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 use update_order::OrderUpdater;
-
-/// How long a handled payment event is remembered; redeliveries come within minutes.
-const REMEMBER: Duration = Duration::from_secs(24 * 60 * 60);
-/// How long an unfinished handling holds its key: as long as the function's timeout (30 s, in the
-/// template), so that the claim of an invocation that timed out has lapsed when Lambda tries again.
-const IN_PROGRESS: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -32,8 +25,8 @@ async fn main() -> Result<(), Error> {
         ),
         Idempotent::new(
             DynamoDbIdempotencyStore::new(dynamodb, idempotency_table),
-            REMEMBER,
-            IN_PROGRESS,
+            IDEMPOTENCY_LIFETIME,
+            IN_PROGRESS_WINDOW,
         ),
     );
     let updater = &updater;

@@ -10,9 +10,10 @@ use adapters::{DynamoDbEventStore, EventBridgePublisher};
 use chrono::Utc;
 use domain::EventKey;
 use domain::envelope::format_timestamp;
+use domain::ports::InfrastructureError;
 use outbox_processor::Outbox;
 
-use crate::{AdminError, Progress};
+use crate::Progress;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PendingReport {
@@ -28,7 +29,7 @@ pub async fn publish_pending(
     older_than: Duration,
     dry_run: bool,
     progress: Progress<'_>,
-) -> Result<PendingReport, AdminError> {
+) -> Result<PendingReport, InfrastructureError> {
     let cutoff = Utc::now() - older_than;
     let pending = events.scan(&EventFilter::UnpublishedBefore(cutoff)).await?;
     progress(format!(
@@ -44,8 +45,8 @@ pub async fn publish_pending(
     let mut unreadable: Vec<EventKey> = Vec::new();
     for item in pending {
         progress(format!(
-            "  {} order {} event {} {}",
-            item.occurred_at, item.aggregate_id, item.version, item.event_type
+            "  unpublished: order {} event {} {}, stored {}",
+            item.aggregate_id, item.version, item.event_type, item.occurred_at
         ));
         let key = EventKey {
             aggregate_id: item.aggregate_id.clone(),
@@ -54,7 +55,10 @@ pub async fn publish_pending(
         match item.into_recorded() {
             Ok(event) => records.push(StreamedEvent { id: key, event }),
             Err(error) => {
-                progress(format!("  cannot read it: {error}"));
+                progress(format!(
+                    "  cannot read order {} event {}: {error}",
+                    key.aggregate_id, key.version
+                ));
                 unreadable.push(key);
             }
         }

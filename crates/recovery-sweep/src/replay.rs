@@ -17,7 +17,7 @@ use domain::envelope::format_timestamp;
 use domain::order::{OrderEvent, OrderStatus};
 use domain::ports::{EventPublisher, EventStore, InfrastructureError, PublishOutcome};
 
-use crate::{AdminError, Progress};
+use crate::Progress;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Selection {
@@ -25,8 +25,13 @@ pub enum Selection {
     Order(String),
     /// Every event that occurred in this range, both ends included.
     Between(DateTime<Utc>, DateTime<Utc>),
-    /// The latest event of every order that has not ended and has not moved since this time.
-    StuckSince(DateTime<Utc>),
+    /// The latest event of every order that has not ended and has not moved since `since`: that
+    /// event reached the bus before then (an event not yet on the bus is the outbox's, or
+    /// `pending`'s, to publish). With `not_before`, only those that reached the bus after it.
+    Stuck {
+        since: DateTime<Utc>,
+        not_before: Option<DateTime<Utc>>,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -43,7 +48,7 @@ pub async fn replay(
     selection: &Selection,
     dry_run: bool,
     progress: Progress<'_>,
-) -> Result<ReplayReport, AdminError> {
+) -> Result<ReplayReport, InfrastructureError> {
     let mut selected: Vec<RecordedEvent> = match selection {
         Selection::Order(key) => events.load(key).await?,
         Selection::Between(from, to) => events
@@ -53,16 +58,13 @@ pub async fn replay(
             .map(EventItem::into_recorded)
             .collect::<Result<_, _>>()
             .map_err(InfrastructureError::new)?,
-        Selection::StuckSince(cutoff) => stuck_since(
-            events
-                .scan(&EventFilter::All)
-                .await?
-                .into_iter()
-                .map(EventItem::into_recorded)
-                .collect::<Result<_, _>>()
-                .map_err(InfrastructureError::new)?,
-            *cutoff,
-        )?,
+        Selection::Stuck { since, not_before } => {
+            let stuck = stuck_orders(events.scan(&EventFilter::All).await?, *since, *not_before);
+            for (order, error) in &stuck.unreadable {
+                progress(format!("order {order} skipped: {error}"));
+            }
+            stuck.latest
+        }
     };
     // In the order they happened, as consumers first saw them.
     selected.sort_by(|a, b| {
@@ -127,28 +129,56 @@ pub async fn replay(
     Ok(report)
 }
 
-/// The latest event of each order that has not ended and whose latest event happened before
-/// `cutoff`.
-pub fn stuck_since(
-    events: Vec<RecordedEvent>,
-    cutoff: DateTime<Utc>,
-) -> Result<Vec<RecordedEvent>, InfrastructureError> {
-    let mut latest: HashMap<String, RecordedEvent> = HashMap::new();
-    for event in events {
-        match latest.get(&event.aggregate_id) {
-            Some(held) if held.version >= event.version => {}
+/// The orders `Selection::Stuck` picks, by their latest event; and the orders left out because
+/// an event of theirs cannot be read (one unreadable event must not stop the others' recovery).
+#[derive(Debug, Default)]
+pub struct Stuck {
+    pub latest: Vec<RecordedEvent>,
+    /// Each order left out, with why.
+    pub unreadable: Vec<(String, String)>,
+}
+
+/// The latest event of each order that has not ended and whose latest event reached the bus
+/// before `since` (and after `not_before`, if given).
+pub fn stuck_orders(
+    items: Vec<EventItem>,
+    since: DateTime<Utc>,
+    not_before: Option<DateTime<Utc>>,
+) -> Stuck {
+    let mut latest: HashMap<String, EventItem> = HashMap::new();
+    let mut stuck = Stuck::default();
+    for item in items {
+        match latest.get(&item.aggregate_id) {
+            Some(held) if held.version >= item.version => {}
             _ => {
-                latest.insert(event.aggregate_id.clone(), event);
+                latest.insert(item.aggregate_id.clone(), item);
             }
         }
     }
-    let mut stuck = Vec::new();
-    for event in latest.into_values() {
-        let order_event = OrderEvent::from_recorded(&event).map_err(InfrastructureError::new)?;
-        let status = OrderStatus::Created.after(&order_event.data);
-        if !status.is_terminal() && event.occurred_at < cutoff {
-            stuck.push(event);
+    for (order, item) in latest {
+        let Some(published_at) = item.published_at.as_deref() else {
+            continue;
+        };
+        let read = DateTime::parse_from_rfc3339(published_at)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(|error| format!("unreadable publishedAt {published_at:?}: {error}"))
+            .and_then(|published_at| {
+                let event = item.into_recorded().map_err(|error| error.to_string())?;
+                let order_event = OrderEvent::from_recorded(&event).map_err(|e| e.to_string())?;
+                Ok((published_at, event, order_event))
+            });
+        match read {
+            Ok((published_at, event, order_event)) => {
+                let ended = OrderStatus::Created.after(&order_event.data).is_terminal();
+                let moved = published_at >= since;
+                let too_old = not_before.is_some_and(|bound| published_at < bound);
+                if !ended && !moved && !too_old {
+                    stuck.latest.push(event);
+                }
+            }
+            Err(error) => stuck.unreadable.push((order, error)),
         }
     }
-    Ok(stuck)
+    stuck.unreadable.sort();
+    stuck
 }
