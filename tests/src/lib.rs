@@ -10,6 +10,7 @@ mod bus;
 mod customers;
 mod functions;
 mod http;
+mod metrics;
 mod notifications;
 mod payments;
 mod probe_queue;

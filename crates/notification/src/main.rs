@@ -4,7 +4,7 @@ use adapters::config::{self, required_env};
 use adapters::{DynamoDbIdempotencyStore, SnsNotifier};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use domain::idempotency::Idempotent;
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lambda_runtime::{Error, LambdaEvent};
 use serde_json::value::RawValue;
 
 /// How long a sent message is remembered; redeliveries come within minutes.
@@ -16,6 +16,7 @@ const IN_PROGRESS: Duration = Duration::from_secs(30);
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
+    let metrics = adapters::metrics::init("notification")?;
     let topic = required_env("NOTIFICATION_TOPIC_ARN")?;
     let table = required_env("IDEMPOTENCY_TABLE")?;
     let aws = config::load().await;
@@ -26,12 +27,13 @@ async fn main() -> Result<(), Error> {
         IN_PROGRESS,
     );
     let (notifier, once) = (&notifier, &once);
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<EventBridgeEvent<Box<RawValue>>>| async move {
-            notification::handle(notifier, once, event.payload)
-                .await
-                .map(|_| ())
-        },
-    ))
-    .await
+    metrics
+        .run(
+            move |event: LambdaEvent<EventBridgeEvent<Box<RawValue>>>| async move {
+                notification::handle(notifier, once, event.payload)
+                    .await
+                    .map(|_| ())
+            },
+        )
+        .await
 }

@@ -3,7 +3,7 @@ use std::time::Duration;
 use adapters::config::{self, required_env};
 use adapters::{DynamoDbIdempotencyStore, DynamoDbPaymentLedger};
 use domain::idempotency::Idempotent;
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lambda_runtime::{Error, LambdaEvent};
 use payment::{ChargeRequest, PaymentService};
 
 /// How long a charge's result is remembered: longer than any retry of the workflow.
@@ -15,6 +15,7 @@ const IN_PROGRESS: Duration = Duration::from_secs(30);
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
+    let metrics = adapters::metrics::init("payment")?;
     let table = required_env("PAYMENTS_TABLE")?;
     let idempotency_table = required_env("IDEMPOTENCY_TABLE")?;
     let aws = config::load().await;
@@ -30,8 +31,8 @@ async fn main() -> Result<(), Error> {
     #[cfg(feature = "test-hooks")]
     let service = service.with_simulated_outage(std::env::var("SIMULATED_OUTAGE_CUSTOMER").ok());
     let service = &service;
-    lambda_runtime::run(service_fn(
+    metrics.run(
         move |event: LambdaEvent<ChargeRequest>| async move { service.charge(event.payload).await },
-    ))
+    )
     .await
 }
