@@ -134,7 +134,7 @@ async fn given_orders_completed_and_cancelled_then_each_function_counts_them_in_
             names::ORDERS_REJECTED,
             &[]
         ),
-        0.0
+        1.0
     );
 
     // payment: the orders under the threshold charged, once each; the others never reach it.

@@ -1,3 +1,6 @@
+// The runtime's layers around the handler (tracing, metrics) nest deeper than the default limit.
+#![recursion_limit = "256"]
+
 use std::sync::Arc;
 
 use adapters::config::{self, required_env};

@@ -91,7 +91,11 @@ async fn given_the_bus_rejecting_an_entry_and_an_unreadable_record_then_both_are
     let bus = InMemoryBus::default();
     bus.reject(events[1].event_id, 1);
     let outbox = Outbox::new(bus, store);
-    let unreadable = stream_record("INSERT", "00009", json!({"aggregateId": {"S": "x"}}));
+    let unreadable = stream_record(
+        "INSERT",
+        "00009",
+        json!({"aggregateId": {"S": "x"}, "version": {"N": "1"}}),
+    );
 
     let (response, emitted) = capture(
         SERVICE,

@@ -1,3 +1,6 @@
+// The runtime's layers around the handler (tracing, metrics) nest deeper than the default limit.
+#![recursion_limit = "256"]
+
 use adapters::DynamoDbOrderViews;
 use adapters::config::{self, required_env};
 use aws_lambda_events::event::dynamodb::Event;

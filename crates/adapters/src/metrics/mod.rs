@@ -93,7 +93,7 @@ impl Metrics {
             self.collector,
             lambda_runtime::service_fn(move |event| {
                 self.begin_invocation();
-                handler(event)
+                self.flushed_after(handler(event))
             }),
         )
         .await
@@ -114,10 +114,23 @@ impl Metrics {
             self.collector,
             lambda_http::service_fn(move |request| {
                 self.begin_invocation();
-                handler(request)
+                self.flushed_after(handler(request))
             }),
         )
         .await
+    }
+
+    /// `invocation`, then the flush of its metrics: before its answer goes back to Lambda, so
+    /// that the documents are logged within the invocation (the crate's own flush, after the
+    /// answer, then has nothing left to write).
+    /// The invocation is boxed: nested in the runtime's layers, its type is otherwise too deep
+    /// for the compiler's layout of the outbox's `main`.
+    async fn flushed_after<T>(self, invocation: impl Future<Output = T>) -> T {
+        let output = Box::pin(invocation).await;
+        if let Err(error) = self.flush(std::io::stdout()) {
+            tracing::error!(%error, "metrics not written");
+        }
+        output
     }
 
     /// Forgets the order of the invocation before: the recorder's properties outlive a flush.
