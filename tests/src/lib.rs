@@ -12,6 +12,7 @@ mod customers;
 mod functions;
 mod http;
 mod journeys;
+mod metrics;
 mod notifications;
 mod payments;
 mod probe_queue;

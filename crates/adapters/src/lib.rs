@@ -8,6 +8,7 @@ pub mod dynamodb;
 pub mod eventbridge;
 #[cfg(any(test, feature = "test-hooks"))]
 pub mod fault;
+pub mod metrics;
 pub mod redelivery;
 pub mod sns;
 pub mod stream;

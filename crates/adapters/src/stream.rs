@@ -1,6 +1,7 @@
 //! The event store's DynamoDB stream as Lambda delivers it, and the one way a consumer of it
 //! handles a batch: [`process_batch`] reads the stored events, hands them to the consumer's work,
-//! and answers Lambda with exactly the records to retry, in stream order.
+//! and answers Lambda with exactly the records to retry, in stream order. It counts each event as
+//! processed or failed (`EventsProcessed`, `EventsFailed`), by event type.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -11,6 +12,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use domain::RecordedEvent;
 
 use crate::EventItem;
+use crate::metrics::{self, UNREADABLE, names};
 
 /// A stored event to work on, with the id its caller knows it by: for a stream batch the
 /// record's sequence number, which is what Lambda needs to retry it.
@@ -65,9 +67,25 @@ where
             }
         }
     }
+    let event_types: Vec<(String, String)> = events
+        .iter()
+        .map(|streamed| (streamed.id.clone(), streamed.event.event_type.clone()))
+        .collect();
     let report = work(events).await;
     report.log(received);
-    let failed: HashSet<String> = report.into_failed().into_iter().chain(unreadable).collect();
+    let failed: HashSet<String> = report.into_failed().into_iter().collect();
+    for (id, event_type) in &event_types {
+        let outcome = if failed.contains(id) {
+            names::EVENTS_FAILED
+        } else {
+            names::EVENTS_PROCESSED
+        };
+        metrics::count_event(outcome, event_type);
+    }
+    for _ in &unreadable {
+        metrics::count_event(names::EVENTS_FAILED, UNREADABLE);
+    }
+    let failed: HashSet<String> = failed.into_iter().chain(unreadable).collect();
     Ok(retry(in_order(&stream_order, &failed)))
 }
 

@@ -15,6 +15,8 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use uuid::Uuid;
 
+use adapters::metrics::{self, names};
+
 use crate::auth::{AuthError, Authenticator, Caller, SigningKeys};
 use domain::order::repository::CreateError;
 
@@ -150,6 +152,18 @@ async fn place_order<S: EventStore, V: OrderViews>(
     caller: &Caller,
     request: &Request,
 ) -> Response<Body> {
+    let response = place_order_answer(service, caller, request).await;
+    if response.status().is_client_error() {
+        metrics::count(names::ORDERS_REJECTED);
+    }
+    response
+}
+
+async fn place_order_answer<S: EventStore, V: OrderViews>(
+    service: &OrderService<S, V>,
+    caller: &Caller,
+    request: &Request,
+) -> Response<Body> {
     let correlation_id = match correlation_id(request) {
         Ok(id) => id,
         Err(field) => return invalid(vec![field]),
@@ -172,11 +186,15 @@ async fn place_order<S: EventStore, V: OrderViews>(
         );
     }
     let new_order = new_order.placed_by(&caller.customer_id, &caller.subject);
+    metrics::about_order(new_order.id.key(), Some(&correlation_id));
     match service
         .place(new_order, correlation_id, causation_id(request))
         .await
     {
         Ok(receipt) => {
+            if receipt.placed_now {
+                metrics::count(names::ORDERS_PLACED);
+            }
             let span = journey::span(
                 &receipt.correlation_id,
                 &receipt.event_id,

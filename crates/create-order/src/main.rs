@@ -1,3 +1,6 @@
+// The runtime's layers around the handler (tracing, metrics) nest deeper than the default limit.
+#![recursion_limit = "256"]
+
 use std::sync::Arc;
 
 use adapters::config::{self, required_env};
@@ -6,11 +9,12 @@ use create_order::api;
 use create_order::auth::jwks::RemoteJwks;
 use create_order::auth::{AuthSettings, Authenticator};
 use create_order::service::OrderService;
-use lambda_http::{Error, Request, service_fn};
+use lambda_http::{Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
+    let metrics = adapters::metrics::init("create-order")?;
     let events_table = required_env("EVENT_STORE_TABLE")?;
     let views_table = required_env("ORDER_VIEWS_TABLE")?;
     let settings = AuthSettings {
@@ -41,8 +45,9 @@ async fn main() -> Result<(), Error> {
         DynamoDbOrderViews::new(dynamodb, views_table),
     );
     let (service, auth) = (&service, &auth);
-    lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, Error>(api::handle(service, auth, request).await)
-    }))
-    .await
+    metrics
+        .run_http(move |request: Request| async move {
+            Ok::<_, Error>(api::handle(service, auth, request).await)
+        })
+        .await
 }

@@ -3,6 +3,7 @@
 //! store while a view is behind).
 
 use domain::Causation;
+use domain::idempotency::Once;
 use domain::order::repository::{CreateError, OrderRepository};
 use domain::order::{NewOrder, OrderId, OrderView};
 use domain::order::{OrderViews, Page, PageError};
@@ -19,6 +20,8 @@ pub struct Receipt {
     /// The id of the order's `OrderCreated` (the first one's, for a retry).
     pub event_id: String,
     pub causation_id: String,
+    /// Stored by this request; `false` for a retry of an order stored before.
+    pub placed_now: bool,
 }
 
 pub struct OrderService<S, V> {
@@ -49,7 +52,10 @@ impl<S: EventStore, V: OrderViews> OrderService<S, V> {
             producer: PRODUCER.to_owned(),
         };
         let created = self.orders.create(new_order, &causation).await?;
+        let placed_now = matches!(created, Once::Done(_));
+        let created = created.into_inner();
         Ok(Receipt {
+            placed_now,
             id: created.data.order_id().clone(),
             correlation_id: created.metadata.correlation_id,
             event_id: created.metadata.event_id.to_string(),

@@ -2,6 +2,7 @@
 
 pub mod message;
 
+use adapters::metrics::{self, UNREADABLE, names};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use domain::EventEnvelope;
 use domain::decode::EventDecodeError;
@@ -47,8 +48,37 @@ pub async fn handle<N: Notifier, S: IdempotencyStore>(
     once: &Idempotent<S>,
     event: EventBridgeEvent<Box<RawValue>>,
 ) -> Result<Once<String>, NotifyError> {
-    let envelope: EventEnvelope<Box<RawValue>> =
-        serde_json::from_str(event.detail.get()).map_err(EventDecodeError::Envelope)?;
+    let envelope: EventEnvelope<Box<RawValue>> = match serde_json::from_str(event.detail.get()) {
+        Ok(envelope) => envelope,
+        Err(unreadable) => {
+            metrics::count_event(names::EVENTS_FAILED, UNREADABLE);
+            return Err(EventDecodeError::Envelope(unreadable).into());
+        }
+    };
+    let metadata = &envelope.metadata;
+    let outcome = notify(notifier, once, &envelope).await;
+    match &outcome {
+        Ok(once) => {
+            metrics::count_event(names::EVENTS_PROCESSED, &metadata.event_type);
+            match once {
+                Once::Done(_) => {
+                    metrics::count_event(names::NOTIFICATIONS_SENT, &metadata.event_type)
+                }
+                Once::Replayed(_) => {
+                    metrics::count_event(names::DUPLICATES_SKIPPED, &metadata.event_type)
+                }
+            }
+        }
+        Err(_) => metrics::count_event(names::EVENTS_FAILED, &metadata.event_type),
+    }
+    outcome
+}
+
+async fn notify<N: Notifier, S: IdempotencyStore>(
+    notifier: &N,
+    once: &Idempotent<S>,
+    envelope: &EventEnvelope<Box<RawValue>>,
+) -> Result<Once<String>, NotifyError> {
     let metadata = &envelope.metadata;
     let notification =
         match SystemEvent::decode(&metadata.event_type, metadata.event_version, &envelope.data) {
@@ -64,6 +94,7 @@ pub async fn handle<N: Notifier, S: IdempotencyStore>(
             }
             Err(malformed) => return Err(malformed.into()),
         };
+    metrics::about_order(&notification.order_id, Some(&metadata.correlation_id));
     // One message per event type and cause: a redelivered event has both, and so does the
     // rare duplicate a producer emits for the same cause (a payment workflow run twice for one
     // order, with a fresh event id each time).

@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 use std::hash::Hash;
 
+use adapters::metrics::{self, names};
 use adapters::stream::{BatchReport, StreamedEvent, in_order};
 use chrono::Utc;
 use domain::journey;
@@ -81,7 +82,10 @@ impl<P: EventPublisher, L: PublicationLog> Outbox<P, L> {
         match self.log.published(&keys).await {
             Ok(published) => pending.retain(|streamed| {
                 let done = published.contains(&streamed.event.key());
-                report.already_published += usize::from(done);
+                if done {
+                    report.already_published += 1;
+                    metrics::count_event(names::DUPLICATES_SKIPPED, &streamed.event.event_type);
+                }
                 !done
             }),
             Err(error) => {
@@ -122,6 +126,7 @@ impl<P: EventPublisher, L: PublicationLog> Outbox<P, L> {
             Ok(outcomes) => outcomes,
             Err(error) => {
                 tracing::warn!(%error, entries = events.len(), "publish call failed; retrying its records");
+                metrics::add(names::BUS_ENTRIES_FAILED, events.len() as u64);
                 return vec![false; events.len()];
             }
         };
@@ -129,6 +134,7 @@ impl<P: EventPublisher, L: PublicationLog> Outbox<P, L> {
         let marks = events.iter().zip(&outcomes).map(|(event, outcome)| async move {
             match outcome {
                 PublishOutcome::Published => {
+                    metrics::count(names::BUS_ENTRIES_PUBLISHED);
                     // The event is on the bus whatever happens next. If it cannot be marked, a
                     // redelivery would publish it again, and consumers de-duplicate by event id;
                     // failing the record here would make that redelivery certain.
@@ -140,6 +146,7 @@ impl<P: EventPublisher, L: PublicationLog> Outbox<P, L> {
                     true
                 }
                 PublishOutcome::Failed { code, message } => {
+                    metrics::count(names::BUS_ENTRIES_FAILED);
                     journey::recorded_span(event).in_scope(|| {
                         tracing::warn!(event_id = %event.event_id, %code, %message, "entry rejected by the bus")
                     });

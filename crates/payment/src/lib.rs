@@ -6,6 +6,7 @@
 //! result; and the ledger's record is written with a condition on the order id, so even without
 //! them an order could not be charged twice.
 
+use adapters::metrics::{self, names};
 use chrono::Utc;
 use domain::idempotency::{IdempotencyStore, Idempotent, Once};
 use domain::journey;
@@ -15,6 +16,9 @@ use domain::ports::InfrastructureError;
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
+
+/// The event a charge is for: a repeated charge is a duplicate of this event type.
+const CHARGED_FOR: &str = "OrderCreated";
 
 /// What the state machine sends: the order, as its `OrderCreated` event carries it (in that
 /// event's version: both are on the bus during a rollout), and where it comes from.
@@ -119,6 +123,7 @@ impl<L: PaymentLedger, I: IdempotencyStore> PaymentService<L, I> {
     /// Charges the order once: a repeat gets the first charge's payment id.
     pub async fn charge(&self, request: ChargeRequest) -> Result<ChargeResult, PaymentError> {
         let key = format!("payment:{}", request.order.order_id.key());
+        metrics::about_order(&request.order.order_id, Some(&request.correlation_id));
         // The event handled is the order's OrderCreated, the cause this request names.
         let span = journey::span(
             &request.correlation_id,
@@ -126,18 +131,21 @@ impl<L: PaymentLedger, I: IdempotencyStore> PaymentService<L, I> {
             None,
             &request.order.order_id.key(),
         );
-        self.once
+        let outcome = self
+            .once
             .run(&key, || self.charge_once(request))
             .instrument(span)
-            .await
-            .map(Once::into_inner)
-            .map_err(|error| {
-                error.into_caller_error(
-                    |work| work,
-                    PaymentError::InProgress,
-                    PaymentError::LedgerUnavailable,
-                )
-            })
+            .await;
+        if let Ok(Once::Replayed(_)) = outcome {
+            metrics::count_event(names::DUPLICATES_SKIPPED, CHARGED_FOR);
+        }
+        outcome.map(Once::into_inner).map_err(|error| {
+            error.into_caller_error(
+                |work| work,
+                PaymentError::InProgress,
+                PaymentError::LedgerUnavailable,
+            )
+        })
     }
 
     async fn charge_once(&self, request: ChargeRequest) -> Result<ChargeResult, PaymentError> {
@@ -173,6 +181,11 @@ impl<L: PaymentLedger, I: IdempotencyStore> PaymentService<L, I> {
             repeated = !on_record.new,
             "order charged"
         );
+        if on_record.new {
+            metrics::count(names::PAYMENTS_CHARGED);
+        } else {
+            metrics::count_event(names::DUPLICATES_SKIPPED, CHARGED_FOR);
+        }
         Ok(ChargeResult {
             payment_id: on_record.payment_id,
         })

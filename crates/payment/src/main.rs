@@ -1,13 +1,17 @@
+// The runtime's layers around the handler (tracing, metrics) nest deeper than the default limit.
+#![recursion_limit = "256"]
+
 use adapters::config::{self, required_env};
 use adapters::redelivery::{IDEMPOTENCY_LIFETIME, IN_PROGRESS_WINDOW};
 use adapters::{DynamoDbIdempotencyStore, DynamoDbPaymentLedger};
 use domain::idempotency::Idempotent;
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lambda_runtime::{Error, LambdaEvent};
 use payment::{ChargeRequest, PaymentService};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
+    let metrics = adapters::metrics::init("payment")?;
     let table = required_env("PAYMENTS_TABLE")?;
     let idempotency_table = required_env("IDEMPOTENCY_TABLE")?;
     let aws = config::load().await;
@@ -23,8 +27,8 @@ async fn main() -> Result<(), Error> {
     #[cfg(feature = "test-hooks")]
     let service = service.with_simulated_outage(std::env::var("SIMULATED_OUTAGE_CUSTOMER").ok());
     let service = &service;
-    lambda_runtime::run(service_fn(
+    metrics.run(
         move |event: LambdaEvent<ChargeRequest>| async move { service.charge(event.payload).await },
-    ))
+    )
     .await
 }

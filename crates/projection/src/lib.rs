@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use adapters::metrics::{self, names};
 use adapters::stream::{BatchReport, StreamedEvent, in_order, process_batch};
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
@@ -125,7 +126,10 @@ impl<V: OrderViews> Projection<V> {
                     view = Some(*next);
                     outcome.applied += 1;
                 }
-                Ok(Projected::Unchanged) => outcome.unchanged += 1,
+                Ok(Projected::Unchanged) => {
+                    outcome.unchanged += 1;
+                    metrics::count_event(names::DUPLICATES_SKIPPED, &recorded.event_type);
+                }
                 Err(reason) => {
                     // Later records of this order must wait for this one: retry from here.
                     span.in_scope(|| tracing::warn!(order = key, version = recorded.version, %reason, "event not applied"));

@@ -5,6 +5,8 @@
 //! - [`builders`]: the values tests keep building (an order, a causation), with defaults.
 //! - [`history`]: stored histories, numbered and stamped as the order repository stores them.
 //! - `stream` (feature `stream`): DynamoDB stream records as Lambda delivers them.
+//! - `metrics` (feature `metrics`): the EMF documents an invocation emits, checked against the
+//!   specification.
 //!
 //! A dev-dependency only (the end-to-end crate, itself a test crate, excepted): no crate that
 //! builds a Lambda function, nor `adapters`, `domain` or `admin`, may depend on it.
@@ -12,5 +14,7 @@
 pub mod builders;
 pub mod fakes;
 pub mod history;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 #[cfg(feature = "stream")]
 pub mod stream;

@@ -6,7 +6,9 @@
 //! even without them a repeated or late result would change nothing: the order decides, from its
 //! own history.
 
+use adapters::metrics::{self, UNREADABLE, names};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Utc};
 use domain::decode::{EventDecodeError, decode_detail};
 use domain::idempotency::{self, IdempotencyStore, Idempotent};
 use domain::journey;
@@ -81,7 +83,13 @@ impl<S: EventStore, P: SnapshotStore, I: IdempotencyStore> OrderUpdater<S, P, I>
         event: EventBridgeEvent<Box<RawValue>>,
     ) -> Result<idempotency::Once<OrderUpdate>, UpdateError> {
         // The detail stays raw JSON until the envelope says which event it is.
-        let envelope = decode_detail(event.detail.get(), PaymentEvent::decode)?;
+        let envelope = match decode_detail(event.detail.get(), PaymentEvent::decode) {
+            Ok(envelope) => envelope,
+            Err(unreadable) => {
+                metrics::count_event(names::EVENTS_FAILED, UNREADABLE);
+                return Err(unreadable.into());
+            }
+        };
         let span = journey::handling_span(&envelope.metadata, &envelope.data.order_id().key());
         self.handle_once(&envelope).instrument(span).await
     }
@@ -90,6 +98,11 @@ impl<S: EventStore, P: SnapshotStore, I: IdempotencyStore> OrderUpdater<S, P, I>
         &self,
         envelope: &EventEnvelope<PaymentEvent>,
     ) -> Result<idempotency::Once<OrderUpdate>, UpdateError> {
+        let payment_event = envelope.data.event_type();
+        metrics::about_order(
+            envelope.data.order_id(),
+            Some(&envelope.metadata.correlation_id),
+        );
         let key = format!("update-order:{}", envelope.metadata.event_id);
         let result = self
             .once
@@ -106,6 +119,19 @@ impl<S: EventStore, P: SnapshotStore, I: IdempotencyStore> OrderUpdater<S, P, I>
             outcome = ?result.as_ref().map(|outcome| outcome.clone().into_inner()),
             "payment result handled"
         );
+        match &result {
+            Ok(once) => {
+                metrics::count_event(names::EVENTS_PROCESSED, payment_event);
+                if matches!(
+                    once,
+                    idempotency::Once::Replayed(_)
+                        | idempotency::Once::Done(OrderUpdate::AlreadyApplied)
+                ) {
+                    metrics::count_event(names::DUPLICATES_SKIPPED, payment_event);
+                }
+            }
+            Err(_) => metrics::count_event(names::EVENTS_FAILED, payment_event),
+        }
         result.map_err(|error| {
             error.into_caller_error(
                 |work| work,
@@ -136,7 +162,13 @@ impl<S: EventStore, P: SnapshotStore, I: IdempotencyStore> OrderUpdater<S, P, I>
         };
         match self.orders.execute(&key, &command, &causation).await {
             Ok(events) => Ok(match events.first() {
-                Some(event) => OrderUpdate::Transitioned(event.data.event_type().to_owned()),
+                Some(event) => {
+                    if let PaymentEvent::Failed(_) = payment {
+                        metrics::count(names::PAYMENTS_REFUSED);
+                    }
+                    self.record_latency(&key, event.metadata.occurred_at).await;
+                    OrderUpdate::Transitioned(event.data.event_type().to_owned())
+                }
                 None => OrderUpdate::AlreadyApplied,
             }),
             Err(ExecuteError::Rejected(OrderError::NotFound)) => {
@@ -144,6 +176,24 @@ impl<S: EventStore, P: SnapshotStore, I: IdempotencyStore> OrderUpdater<S, P, I>
             }
             Err(ExecuteError::Rejected(refused)) => Ok(OrderUpdate::Ignored(refused.to_string())),
             Err(other) => Err(UpdateError::Execute(other)),
+        }
+    }
+
+    /// Records the order's business latency, from its `OrderCreated` to its end at `ended_at`.
+    /// Only a metric: if the history cannot be read, the order's update stands and the value is
+    /// missing.
+    async fn record_latency(&self, key: &str, ended_at: DateTime<Utc>) {
+        match self.orders.history(key).await {
+            Ok(history) => match history.first() {
+                Some(created) => {
+                    let latency = ended_at - created.metadata.occurred_at;
+                    metrics::order_latency(latency.num_milliseconds() as f64);
+                }
+                None => tracing::warn!(order = key, "no history to measure the order's latency"),
+            },
+            Err(error) => {
+                tracing::warn!(%error, order = key, "order latency not recorded");
+            }
         }
     }
 }

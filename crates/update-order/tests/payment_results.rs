@@ -17,6 +17,9 @@ use testkit::builders::{causation, new_order};
 use testkit::fakes::{InMemoryEventStore, InMemoryIdempotencyStore, InMemorySnapshotStore};
 use update_order::{OrderUpdate, OrderUpdater, UpdateError};
 
+mod payment_events;
+use payment_events::{failed, succeeded};
+
 fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -47,47 +50,6 @@ fn updater<S: EventStore>(store: S, snapshot_every: u64) -> (Updater<S>, InMemor
         ),
     );
     (updater, snapshots)
-}
-
-fn payment_event(detail_type: &str, event_id: &str, data: Value) -> Value {
-    json!({
-        "version": "0",
-        "id": "eb-1",
-        "detail-type": detail_type,
-        "source": "payment-service",
-        "account": "000000000000",
-        "time": "2026-11-22T10:00:01Z",
-        "region": "us-east-1",
-        "resources": [],
-        "detail": {
-            "metadata": {
-                "eventId": event_id,
-                "eventType": detail_type,
-                "eventVersion": 1,
-                "occurredAt": "2026-11-22T10:00:01.000Z",
-                "correlationId": "corr-101",
-                "causationId": "order-created-event-id",
-                "producer": "payment-state-machine"
-            },
-            "data": data
-        }
-    })
-}
-
-fn succeeded(event_id: &str) -> Value {
-    payment_event(
-        "PaymentSucceeded",
-        event_id,
-        json!({"orderId": 101, "amount": 100, "currency": "USD", "paymentId": "pay-1"}),
-    )
-}
-
-fn failed(event_id: &str) -> Value {
-    payment_event(
-        "PaymentFailed",
-        event_id,
-        json!({"orderId": 101, "amount": 100, "currency": "USD", "reason": "amount 100 is over the fraud threshold of 50"}),
-    )
 }
 
 /// Delivers an event as Lambda does: its detail as raw JSON.

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::{NewOrder, ORDER_SERVICE, Order, OrderCommand, OrderError, OrderEvent, OrderId};
 use crate::decode::EventDecodeError;
 use crate::envelope::{Causation, EventEnvelope};
+use crate::idempotency::Once;
 use crate::ports::{
     AppendError, EventStore, InfrastructureError, NoSnapshots, Snapshot, SnapshotStore,
 };
@@ -140,13 +141,13 @@ impl<S: EventStore, P: SnapshotStore> OrderRepository<S, P> {
 
     /// Stores a new order's `OrderCreated`, which is the order, without reading first: the
     /// append's version check tells a taken id. Creating the same order again stores nothing and
-    /// returns the event stored the first time (so a client's retry gets the first answer); an
-    /// order with other contents under the same id is refused.
+    /// returns the event stored the first time, as `Replayed` (so a client's retry gets the first
+    /// answer); an order with other contents under the same id is refused.
     pub async fn create(
         &self,
         new_order: NewOrder,
         causation: &Causation,
-    ) -> Result<EventEnvelope<OrderEvent>, CreateError> {
+    ) -> Result<Once<EventEnvelope<OrderEvent>>, CreateError> {
         let id = new_order.id.clone();
         let key = id.key();
         let order = Order::default();
@@ -155,10 +156,10 @@ impl<S: EventStore, P: SnapshotStore> OrderRepository<S, P> {
             .map_err(|_| CreateError::Taken(id.clone()))?;
         let (mut envelopes, recorded) = record(&order, &key, events, causation, Utc::now());
         match self.events.append(&recorded).await {
-            Ok(()) => Ok(envelopes.remove(0)),
+            Ok(()) => Ok(Once::Done(envelopes.remove(0))),
             Err(AppendError::Conflict { .. }) => match self.history(&key).await?.into_iter().next()
             {
-                Some(stored) if stored.data == envelopes[0].data => Ok(stored),
+                Some(stored) if stored.data == envelopes[0].data => Ok(Once::Replayed(stored)),
                 _ => Err(CreateError::Taken(id)),
             },
             Err(AppendError::Infrastructure(error)) => Err(error.into()),
