@@ -339,6 +339,10 @@ fn invocation_steps(service: &str, lines: &[Logged]) -> Vec<Step> {
         let Ok(json) = serde_json::from_str::<Value>(&line.message) else {
             continue;
         };
+        // A metrics document (embedded metric format) names the order too, but says nothing.
+        if json.get("_aws").is_some() {
+            continue;
+        }
         let request = span_field(&json, "requestId").unwrap_or_else(|| line.stream.clone());
         let event = span_field(&json, "eventId").unwrap_or_default();
         invocations
@@ -521,6 +525,11 @@ mod tests {
                 90,
                 "s",
                 serde_json::json!({"fields": {"message": "received"}, "spans": span("r2")}),
+            ),
+            logged(
+                95,
+                "s",
+                serde_json::json!({"_aws": {"CloudWatchMetrics": []}, "orderId": "c.102"}),
             ),
         ];
         let steps = invocation_steps("outbox-processor", &lines);
