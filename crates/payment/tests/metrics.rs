@@ -54,7 +54,11 @@ async fn given_an_order_charged_when_the_task_is_retried_then_it_is_a_duplicate_
  {
     let ledger = InMemoryPaymentLedger::default();
     let payment = service(&ledger);
-    payment.charge(request(102)).await.unwrap();
+    // Inside a capture too: metrics emitted outside one would land in another test's.
+    capture(SERVICE, payment.charge(request(102)))
+        .await
+        .0
+        .unwrap();
 
     let (result, again) = capture(SERVICE, payment.charge(request(102))).await;
 
@@ -69,7 +73,10 @@ async fn given_an_order_charged_when_the_task_is_retried_then_it_is_a_duplicate_
 #[tokio::test]
 async fn given_an_order_in_the_ledger_but_not_in_the_records_then_the_repeat_is_a_duplicate() {
     let ledger = InMemoryPaymentLedger::default();
-    service(&ledger).charge(request(103)).await.unwrap();
+    capture(SERVICE, service(&ledger).charge(request(103)))
+        .await
+        .0
+        .unwrap();
 
     // Another workflow run, whose idempotency records are not the first one's.
     let (result, again) = capture(SERVICE, service(&ledger).charge(request(103))).await;
