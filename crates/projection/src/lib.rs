@@ -113,13 +113,16 @@ impl<V: OrderViews> Projection<V> {
         let mut span = tracing::Span::none();
         for (index, streamed) in events.iter().enumerate() {
             let recorded = &streamed.event;
-            span = journey::recorded_span(recorded);
+            let mut decoded_span = None;
             let projected = OrderEvent::from_recorded(recorded)
                 .map_err(|error| error.to_string())
                 .and_then(|event| {
+                    decoded_span = Some(journey::handling_span(&event.metadata, key));
                     OrderView::project(view.as_ref(), recorded.version, &event)
                         .map_err(|error| error.to_string())
                 });
+            // The envelope is read once; only one that cannot be decoded is read again, leniently.
+            span = decoded_span.unwrap_or_else(|| journey::recorded_span(recorded));
             match projected {
                 Ok(Projected::Changed(next)) => {
                     first_change.get_or_insert(index);
