@@ -19,17 +19,14 @@ local stack cannot show these):
 import sys
 
 from retained import RETAINED_TABLES
-from template_check import report, template_from_argv
+from template_check import report, resources_of_type, template_from_argv
 
 ARCHIVE_OUTPUTS = {"EventArchiveArn": {"Fn::GetAtt": ["EventArchive", "Arn"]}}
 
 
 def of_type(template, kind):
-    return {
-        name: resource.get("Properties") or {}
-        for name, resource in (template.get("Resources") or {}).items()
-        if resource.get("Type") == kind
-    }
+    """The properties of the template's resources of type `kind`, by logical name."""
+    return {name: r.get("Properties") or {} for name, r in resources_of_type(template, kind).items()}
 
 
 def retained_tables(template):

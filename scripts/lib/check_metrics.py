@@ -22,7 +22,7 @@ import json
 import re
 from pathlib import Path
 
-from template_check import report, template_from_argv
+from template_check import report, resources_of_type, template_from_argv
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "crates/adapters/src/metrics/names.rs"
 CATALOGUE_ENTRY = re.compile(r'pub const [A-Z_]+: &str = "(\w+)";')
@@ -75,14 +75,10 @@ def catalogue_names(path=CATALOGUE):
     return names
 
 
-def resources(template, kind):
-    return {name: r for name, r in (template.get("Resources") or {}).items() if r.get("Type") == kind}
-
-
 def service_names(template):
     """Each function's service name: its FunctionName, `${AWS::StackName}-<service>`."""
     names = set()
-    for resource in resources(template, "AWS::Serverless::Function").values():
+    for resource in resources_of_type(template, "AWS::Serverless::Function").values():
         name = (resource.get("Properties") or {}).get("FunctionName")
         if isinstance(name, dict) and "Fn::Sub" in name:
             names.add(str(name["Fn::Sub"]).removeprefix("${AWS::StackName}-"))
@@ -90,7 +86,7 @@ def service_names(template):
 
 
 def api_name(template):
-    for resource in resources(template, "AWS::ApiGateway::RestApi").values():
+    for resource in resources_of_type(template, "AWS::ApiGateway::RestApi").values():
         return (resource.get("Properties") or {}).get("Name")
     return None
 
@@ -104,7 +100,7 @@ class Watched:
 
 
 def alarm_metrics(template):
-    for name, alarm in resources(template, "AWS::CloudWatch::Alarm").items():
+    for name, alarm in resources_of_type(template, "AWS::CloudWatch::Alarm").items():
         props = alarm.get("Properties") or {}
         stats = [props] if "MetricName" in props else [
             (query.get("MetricStat") or {}).get("Metric") or {} for query in props.get("Metrics") or []
@@ -144,7 +140,7 @@ def reference(value):
 
 
 def dashboard_metrics(template):
-    for name, dashboard in resources(template, "AWS::CloudWatch::Dashboard").items():
+    for name, dashboard in resources_of_type(template, "AWS::CloudWatch::Dashboard").items():
         for widget in dashboard_body(dashboard).get("widgets", []):
             if widget.get("type") != "metric":
                 continue
@@ -166,7 +162,7 @@ def dashboard_metrics(template):
 
 
 def log_widget_groups(template):
-    for name, dashboard in resources(template, "AWS::CloudWatch::Dashboard").items():
+    for name, dashboard in resources_of_type(template, "AWS::CloudWatch::Dashboard").items():
         for widget in dashboard_body(dashboard).get("widgets", []):
             if widget.get("type") == "log":
                 for group in re.findall(r"SOURCE '([^']*)'", widget["properties"].get("query", "")):
@@ -227,22 +223,22 @@ def coverage_problems(template):
             for a in alarms
         )
 
-    for queue in resources(template, "AWS::SQS::Queue"):
+    for queue in resources_of_type(template, "AWS::SQS::Queue"):
         if not watched_by("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", {"Fn::GetAtt": [queue, "QueueName"]}):
             problems.append(f"no alarm on a message waiting in the dead-letter queue {queue}")
-    for function, resource in resources(template, "AWS::Serverless::Function").items():
+    for function, resource in resources_of_type(template, "AWS::Serverless::Function").items():
         for metric in ("Errors", "Throttles"):
             if not watched_by("AWS/Lambda", metric, "FunctionName", {"Ref": function}):
                 problems.append(f"no alarm on the {metric.lower()} of {function}")
         events = ((resource.get("Properties") or {}).get("Events") or {}).values()
         if any(e.get("Type") == STREAM_EVENT for e in events) and not watched_by("AWS/Lambda", "IteratorAge", "FunctionName", {"Ref": function}):
             problems.append(f"no alarm on the iterator age of the stream consumer {function}")
-    for name, alarm in resources(template, "AWS::CloudWatch::Alarm").items():
+    for name, alarm in resources_of_type(template, "AWS::CloudWatch::Alarm").items():
         if ALARM_TOPIC not in ((alarm.get("Properties") or {}).get("AlarmActions") or []):
             problems.append(f"alarm {name} does not go to the alarm topic")
     log_groups = {
         ((r.get("Properties") or {}).get("LoggingConfig") or {}).get("LogGroup", {}).get("Ref")
-        for r in resources(template, "AWS::Serverless::Function").values()
+        for r in resources_of_type(template, "AWS::Serverless::Function").values()
     }
     for dashboard, group in log_widget_groups(template):
         if not (isinstance(group, dict) and group.get("Ref") in log_groups):

@@ -22,3 +22,8 @@ def report(prefix, problems):
     for problem in problems:
         print(f"{prefix} {problem}")
     return len(problems)
+
+
+def resources_of_type(template, kind):
+    """The template's resources of type `kind`, by logical name."""
+    return {name: r for name, r in (template.get("Resources") or {}).items() if r.get("Type") == kind}

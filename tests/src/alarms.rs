@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::World;
-use crate::probe_queue::{TestQueue, probe_name};
+use crate::probe_queue::TopicSubscription;
 
 impl World {
     /// The name of the alarm on a message waiting in the queue at `queue_url`, found as CloudWatch
@@ -53,27 +53,7 @@ impl World {
 
     /// Starts watching the alarm topic.
     pub async fn alarm_probe(&self) -> AlarmProbe {
-        let queue = TestQueue::create(self, &probe_name()).await;
-        queue
-            .allow("sns.amazonaws.com", &self.stack.alarm_topic)
-            .await;
-        let subscription = self
-            .sns
-            .subscribe()
-            .topic_arn(&self.stack.alarm_topic)
-            .protocol("sqs")
-            .endpoint(&queue.arn)
-            .return_subscription_arn(true)
-            .send()
-            .await
-            .expect("subscribe the probe queue to the alarm topic")
-            .subscription_arn
-            .expect("subscription arn");
-        AlarmProbe {
-            sns: self.sns.clone(),
-            subscription,
-            queue,
-        }
+        AlarmProbe(TopicSubscription::start(self, &self.stack.alarm_topic, None).await)
     }
 }
 
@@ -109,11 +89,7 @@ impl AlarmStateChange {
 }
 
 /// A queue subscribed to the alarm topic.
-pub struct AlarmProbe {
-    sns: aws_sdk_sns::Client,
-    subscription: String,
-    queue: TestQueue,
-}
+pub struct AlarmProbe(TopicSubscription);
 
 impl AlarmProbe {
     /// The first change of `alarm` to `state` at or after `since` that reaches the topic, waiting
@@ -128,6 +104,7 @@ impl AlarmProbe {
         let start = std::time::Instant::now();
         while start.elapsed() < deadline {
             let change = self
+                .0
                 .queue
                 .receive()
                 .await
@@ -144,12 +121,6 @@ impl AlarmProbe {
     }
 
     pub async fn close(&self) {
-        let _ = self
-            .sns
-            .unsubscribe()
-            .subscription_arn(&self.subscription)
-            .send()
-            .await;
-        self.queue.delete().await;
+        self.0.close().await;
     }
 }

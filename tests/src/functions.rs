@@ -63,18 +63,9 @@ impl World {
     /// The log lines a deployed function wrote since `since`, from its log group, parsed as JSON
     /// (the functions log JSON; Lambda's own START/END/REPORT lines are left out).
     pub async fn function_log(&self, function: &str, since: DateTime<Utc>) -> Vec<Value> {
-        let configuration = self
-            .lambda
-            .get_function_configuration()
-            .function_name(function)
-            .send()
+        let group = admin::trace::log_group_of(&self.lambda, function)
             .await
             .unwrap_or_else(|e| panic!("read {function}'s configuration: {e}"));
-        let group = configuration
-            .logging_config()
-            .and_then(|logging| logging.log_group())
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("/aws/lambda/{function}"));
         let pages = self
             .logs
             .filter_log_events()

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::World;
-use crate::probe_queue::{TestQueue, probe_name};
+use crate::probe_queue::TopicSubscription;
 
 impl World {
     /// Starts watching the notification topic for the messages about one order.
@@ -25,36 +25,13 @@ pub struct SentNotification {
 
 /// A queue subscribed to the notification topic, filtered to one order by its `orderId`
 /// message attribute, as a subscriber of the real system would do it.
-pub struct NotificationProbe {
-    sns: aws_sdk_sns::Client,
-    subscription: String,
-    queue: TestQueue,
-}
+pub struct NotificationProbe(TopicSubscription);
 
 impl NotificationProbe {
     async fn start(world: &World, order_key: &str) -> NotificationProbe {
-        let queue = TestQueue::create(world, &probe_name()).await;
-        queue
-            .allow("sns.amazonaws.com", &world.stack.notification_topic)
-            .await;
-        let subscription = world
-            .sns
-            .subscribe()
-            .topic_arn(&world.stack.notification_topic)
-            .protocol("sqs")
-            .endpoint(&queue.arn)
-            .attributes("FilterPolicy", json!({"orderId": [order_key]}).to_string())
-            .return_subscription_arn(true)
-            .send()
-            .await
-            .expect("subscribe the probe queue")
-            .subscription_arn
-            .expect("subscription arn");
-        NotificationProbe {
-            sns: world.sns.clone(),
-            subscription,
-            queue,
-        }
+        let only_this_order = json!({"orderId": [order_key]});
+        let topic = &world.stack.notification_topic;
+        NotificationProbe(TopicSubscription::start(world, topic, Some(only_this_order)).await)
     }
 
     /// The messages that arrive, as `BusProbe::collect` counts them.
@@ -70,7 +47,8 @@ impl NotificationProbe {
                 .unwrap_or_default()
                 .to_owned()
         };
-        self.queue
+        self.0
+            .queue
             .collect(expected, deadline, quiet)
             .await
             .into_iter()
@@ -84,12 +62,6 @@ impl NotificationProbe {
     }
 
     pub async fn close(self) {
-        let _ = self
-            .sns
-            .unsubscribe()
-            .subscription_arn(&self.subscription)
-            .send()
-            .await;
-        self.queue.delete().await;
+        self.0.close().await;
     }
 }

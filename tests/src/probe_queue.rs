@@ -121,3 +121,54 @@ impl TestQueue {
 pub(crate) fn probe_name() -> String {
     unique_id("e2e-probe")
 }
+
+/// A throwaway queue subscribed to an SNS topic, as a subscriber of the real system would be:
+/// to every message, or to those `filter_policy` lets through.
+pub(crate) struct TopicSubscription {
+    sns: aws_sdk_sns::Client,
+    subscription: String,
+    pub(crate) queue: TestQueue,
+}
+
+impl TopicSubscription {
+    pub(crate) async fn start(
+        world: &World,
+        topic: &str,
+        filter_policy: Option<Value>,
+    ) -> TopicSubscription {
+        let queue = TestQueue::create(world, &probe_name()).await;
+        queue.allow("sns.amazonaws.com", topic).await;
+        let mut subscribe = world
+            .sns
+            .subscribe()
+            .topic_arn(topic)
+            .protocol("sqs")
+            .endpoint(&queue.arn)
+            .return_subscription_arn(true);
+        if let Some(policy) = filter_policy {
+            subscribe = subscribe.attributes("FilterPolicy", policy.to_string());
+        }
+        let subscription = subscribe
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("subscribe a probe queue to {topic}: {e}"))
+            .subscription_arn
+            .expect("subscription arn");
+        TopicSubscription {
+            sns: world.sns.clone(),
+            subscription,
+            queue,
+        }
+    }
+
+    /// Unsubscribes and deletes the queue.
+    pub(crate) async fn close(&self) {
+        let _ = self
+            .sns
+            .unsubscribe()
+            .subscription_arn(&self.subscription)
+            .send()
+            .await;
+        self.queue.delete().await;
+    }
+}

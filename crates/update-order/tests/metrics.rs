@@ -8,17 +8,16 @@ use adapters::metrics::names;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use domain::EventEnvelope;
 use domain::idempotency::Idempotent;
+use domain::order::OrderEvent;
 use domain::order::repository::OrderRepository;
-use domain::order::{OrderEvent, OrderId};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use testkit::builders::{causation, new_order};
 use testkit::fakes::{InMemoryEventStore, InMemoryIdempotencyStore, InMemorySnapshotStore};
 use testkit::metrics::{Emitted, capture};
 use update_order::{OrderUpdater, UpdateError};
 
 mod payment_events;
-use payment_events::{failed, payment_event, succeeded};
+use payment_events::{failed, given_a_created_order, payment_event, succeeded};
 
 const SERVICE: &str = "update-order";
 
@@ -28,13 +27,7 @@ type Updater = OrderUpdater<InMemoryEventStore, InMemorySnapshotStore, InMemoryI
 /// `corr-101`.
 async fn given_order_101() -> (Updater, InMemoryEventStore) {
     let store = InMemoryEventStore::default();
-    OrderRepository::new(store.clone())
-        .create(
-            new_order(OrderId::Number(101)).build(),
-            &causation("corr-101"),
-        )
-        .await
-        .unwrap();
+    given_a_created_order(&store).await;
     let updater = OrderUpdater::new(
         OrderRepository::with_snapshots(store.clone(), InMemorySnapshotStore::default(), 0),
         Idempotent::new(

@@ -8,31 +8,19 @@ use std::time::Duration;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use domain::idempotency::{Idempotent, Once};
 use domain::order::repository::{self, OrderRepository};
-use domain::order::{Order, OrderEvent, OrderId, OrderStatus};
+use domain::order::{Order, OrderEvent, OrderStatus};
 use domain::ports::{AppendError, EventStore, InfrastructureError, SnapshotStore};
 use domain::{EventEnvelope, RecordedEvent};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use testkit::builders::{causation, new_order};
 use testkit::fakes::{InMemoryEventStore, InMemoryIdempotencyStore, InMemorySnapshotStore};
 use update_order::{OrderUpdate, OrderUpdater, UpdateError};
 
 mod payment_events;
-use payment_events::{failed, succeeded};
+use payment_events::{failed, given_a_created_order, succeeded};
 
 fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-/// An order 101 of 100 USD, created with correlation id `corr-101`.
-async fn given_a_created_order(store: &(impl EventStore + Clone)) {
-    OrderRepository::new(store.clone())
-        .create(
-            new_order(OrderId::Number(101)).build(),
-            &causation("corr-101"),
-        )
-        .await
-        .unwrap();
 }
 
 type Updater<S> = OrderUpdater<S, InMemorySnapshotStore, InMemoryIdempotencyStore>;

@@ -8,4 +8,4 @@ mod journey;
 mod sources;
 
 pub use journey::{Journey, Step};
-pub use sources::{Sources, trace};
+pub use sources::{Sources, log_group_of, trace};

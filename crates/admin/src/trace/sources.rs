@@ -53,7 +53,7 @@ pub async fn trace(sources: &Sources<'_>, order: &str) -> Result<Journey, AdminE
         order: format!("\"{order}\""),
     };
 
-    let known: HashSet<String> = steps.iter().map(|step| step.id.clone()).collect();
+    let stored_ids: HashSet<String> = stored.iter().map(|item| item.event_id.clone()).collect();
     let bus = logged_lines(
         sources.logs,
         sources.catch_all_log_group,
@@ -62,26 +62,20 @@ pub async fn trace(sources: &Sources<'_>, order: &str) -> Result<Journey, AdminE
         &mentions,
     )
     .await?;
-    steps.extend(bus_steps(&bus, &known));
-
-    let stored_ids: HashSet<String> = stored.iter().map(|item| item.event_id.clone()).collect();
-    for execution in executions_of(sources, &stored_ids, from, to).await? {
-        steps.extend(execution_steps(sources.sfn, &execution).await?);
-    }
-    let workflows: BTreeMap<String, String> = steps
-        .iter()
-        .filter(|step| step.place == WORKFLOW && step.caused_by.is_some())
-        .filter(|step| step.id.starts_with("execution/") && step.id.matches('/').count() == 1)
-        .map(|step| (step.caused_by.clone().unwrap_or_default(), step.id.clone()))
-        .collect();
+    let mut published = bus_steps(&bus, &stored_ids);
+    let executions = executions_of(sources, &stored_ids, from, to).await?;
     // A workflow's result is caused by the event that started it, and was published by it.
-    for step in &mut steps {
-        if step.place == WORKFLOW
-            && !step.id.starts_with("execution/")
-            && let Some(execution) = step.caused_by.as_ref().and_then(|c| workflows.get(c))
+    for step in published.iter_mut().filter(|step| step.place == WORKFLOW) {
+        if let Some(execution) = executions
+            .iter()
+            .find(|execution| step.caused_by.as_deref() == Some(&execution.started_by))
         {
-            step.caused_by = Some(execution.clone());
+            step.caused_by = Some(execution.step_id());
         }
+    }
+    steps.extend(published);
+    for execution in &executions {
+        steps.extend(execution_steps(sources.sfn, execution).await?);
     }
 
     for (service, function) in sources.functions {
@@ -213,6 +207,13 @@ struct Execution {
     started_by: String,
 }
 
+impl Execution {
+    /// The id of the execution's step, which its states' steps name as their cause.
+    fn step_id(&self) -> String {
+        format!("execution/{}", self.name)
+    }
+}
+
 /// The payment workflow's executions started in `from..to` by one of `events`: found by their
 /// input (EventBridge names them itself), newest first, stopping at the first one older.
 async fn executions_of(
@@ -279,7 +280,7 @@ async fn execution_steps(
         .collect::<Result<Vec<_>, _>>()
         .await
         .map_err(infrastructure)?;
-    let id = format!("execution/{}", execution.name);
+    let id = execution.step_id();
     let mut steps = Vec::new();
     let mut entered: Option<(String, DateTime<Utc>, usize)> = None;
     let (mut started, mut ended, mut outcome) = (None, None, "running");
@@ -467,7 +468,7 @@ async fn logged_lines(
 }
 
 /// Where a function logs: its logging configuration's group, or Lambda's default.
-async fn log_group_of(
+pub async fn log_group_of(
     lambda: &aws_sdk_lambda::Client,
     function: &str,
 ) -> Result<String, AdminError> {

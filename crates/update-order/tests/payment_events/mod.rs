@@ -1,9 +1,24 @@
-//! Payment results as EventBridge delivers them to update-order, for order 101 (100 USD) with
-//! correlation id `corr-101`: shared by the test files.
+//! Order 101 (100 USD, correlation id `corr-101`) and its payment results as EventBridge
+//! delivers them to update-order: shared by the test files.
 // Each test file uses a part of it.
 #![allow(dead_code)]
 
+use domain::order::OrderId;
+use domain::order::repository::OrderRepository;
+use domain::ports::EventStore;
 use serde_json::{Value, json};
+use testkit::builders::{causation, new_order};
+
+/// Order 101 of 100 USD, created in `store` with correlation id `corr-101`.
+pub async fn given_a_created_order(store: &(impl EventStore + Clone)) {
+    OrderRepository::new(store.clone())
+        .create(
+            new_order(OrderId::Number(101)).build(),
+            &causation("corr-101"),
+        )
+        .await
+        .unwrap();
+}
 
 pub fn payment_event(detail_type: &str, event_id: &str, data: Value) -> Value {
     json!({
