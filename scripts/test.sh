@@ -127,7 +127,7 @@ curl_checks_given_only_the_api() {
 }
 
 run_admin_commands() {
-    local admin=(cargo run --quiet --locked -p admin --) api id key token listed deadline
+    local admin=("$REPO/target/debug/eda-admin") api id key token listed deadline
     # An order of this run's own, ended, so that the replay's dry run has two events to list: a
     # dry run that lists nothing would pass just as well.
     api="$(sed -n 's/^API=//p' "$STACK_ENV")"
@@ -187,7 +187,8 @@ if [[ $e2e == 1 ]]; then
     fi
     phase "local stack up" "$REPO/scripts/local-up.sh"
     # Before the suites, whose fault tests run it as an operator would (and wait for a build).
-    phase "build eda-admin" cargo build --locked -p admin
+    # With the e2e crate, so that the SDK is built once for both (tests/src/operator.rs).
+    phase "build eda-admin" cargo build --locked -p admin -p e2e
     phase "LocalStack patches" check_localstack_patches
     phase "e2e: Rust suite" cargo test -p e2e --locked -- --nocapture
     phase "e2e: curl checks" "$REPO/scripts/e2e.sh"

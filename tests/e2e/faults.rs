@@ -1000,13 +1000,11 @@ async fn poison_records_and_events_are_parked_without_blocking_the_rest() {
     .await;
 }
 
-/// Runs the operations command `eda-admin` (built from this workspace) against the stack, as an
-/// operator would: its exit code and what it printed.
+/// Runs the operations command `eda-admin` against the stack, as an operator would: its exit
+/// code and what it printed.
 fn eda_admin(world: &World, args: &[&str]) -> (Option<i32>, String) {
-    let output = std::process::Command::new(env!("CARGO"))
-        .args(["run", "--quiet", "--locked", "--manifest-path"])
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
-        .args(["-p", "admin", "--", "--env-file"])
+    let output = e2e::eda_admin()
+        .arg("--env-file")
         .arg(&world.stack.env_file)
         .args(args)
         .output()

@@ -8,15 +8,13 @@
 //! test's events, which is all that can be attributed honestly.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use adapters::metrics::{EVENT_TYPE_DIMENSION, ORDER_ID_PROPERTY, SERVICE_DIMENSION, names};
 use chrono::Utc;
-use e2e::{World, eventually, unique_id};
+use e2e::{FLOW, World, eventually, unique_id};
 use serde_json::json;
 use testkit::metrics::{Document, Metric};
 
-const FLOW: Duration = Duration::from_secs(120);
 /// Orders of up to this amount are charged; above it the payment workflow refuses them.
 const FRAUD_THRESHOLD: u64 = 500;
 const AMOUNTS: [u64; 4] = [120, 480, 501, 900];

@@ -6,12 +6,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use e2e::{Customer, DEFAULT_CUSTOMER, World, eventually, unique_id, unique_number};
+use e2e::{Customer, DEFAULT_CUSTOMER, FLOW, World, eventually, unique_id, unique_number};
 use serde_json::{Value, json};
 
-/// Each hop on LocalStack (stream, rule, state machine, function) takes up to a second or two,
-/// and a function's first invocation starts its process.
-const FLOW: Duration = Duration::from_secs(90);
 /// After the expected messages arrived, how long to keep listening for an unexpected extra one.
 const QUIET: Duration = Duration::from_secs(5);
 

@@ -10,10 +10,9 @@ use admin::rebuild::{Target, rebuild_views};
 use admin::replay::{Selection, replay};
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::order::OrderViews;
-use e2e::{World, eventually, unique_id};
+use e2e::{FLOW, World, eventually, unique_id};
 use serde_json::{Value, json};
 
-const FLOW: Duration = Duration::from_secs(90);
 const QUIET: Duration = Duration::from_secs(5);
 
 /// Places an order (as `e2e::DEFAULT_CUSTOMER`) and waits until the views show it paid: its key

@@ -9,13 +9,11 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use e2e::{World, eventually, unique_id};
+use e2e::{FLOW, World, eventually, unique_id};
 
 /// A burst queues up on LocalStack, which finishes about four orders a second on two cores
 /// (BENCHMARKS.md): 200 orders need minutes, not seconds.
 const BURST: Duration = Duration::from_secs(420);
-/// One order's flow, as in the other suites.
-const FLOW: Duration = Duration::from_secs(90);
 /// After the expected messages arrived, how long to keep listening for an unexpected extra one.
 const QUIET: Duration = Duration::from_secs(5);
 

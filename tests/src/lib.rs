@@ -14,6 +14,7 @@ mod http;
 mod journeys;
 mod metrics;
 mod notifications;
+mod operator;
 mod payments;
 mod probe_queue;
 mod stack;
@@ -28,6 +29,7 @@ pub use bus::BusProbe;
 pub use customers::{Customer, DEFAULT_CUSTOMER, OPERATOR, token, token_claims};
 pub use http::Reply;
 pub use notifications::{NotificationProbe, SentNotification};
+pub use operator::eda_admin;
 pub use stack::Stack;
 
 /// Clients for the stack, built once per test.
@@ -87,6 +89,12 @@ pub fn unique_id(prefix: &str) -> String {
 pub fn unique_number() -> u64 {
     (uuid::Uuid::new_v4().as_u128() % u128::from(domain::order::MAX_NUMERIC_ID)) as u64 + 1
 }
+
+/// How long the suites wait for an order's whole flow on the local stack: each hop (stream, rule,
+/// state machine, function) takes up to a second or two there, more while another test loads the
+/// machine, and a charge that failed is retried by the payment workflow after up to 60 s
+/// (`infra/statemachines/payment.asl.json`). A passing test waits only as long as its flow takes.
+pub const FLOW: Duration = Duration::from_secs(180);
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
 pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T

@@ -72,6 +72,17 @@ impl World {
         .await
     }
 
+    /// Deletes the order's view, as if the projection had not written it yet.
+    pub async fn delete_order_view(&self, key: &str) {
+        self.dynamodb
+            .delete_item()
+            .table_name(&self.stack.order_views_table)
+            .key("orderKey", AttributeValue::S(key.to_owned()))
+            .send()
+            .await
+            .expect("delete an order view");
+    }
+
     /// The order's view in the order views table, read consistently, as the API shows it.
     pub async fn order_view(&self, key: &str) -> Option<Value> {
         use domain::order::OrderViews;
