@@ -10,6 +10,7 @@ class HostRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     def load(self, *args, **kwargs):
         from localstack_host_lambda import (
             apigateway_body,
+            stepfunctions_definition,
             stepfunctions_jsonpath,
             stepfunctions_lambda_errors,
         )
@@ -17,6 +18,7 @@ class HostRuntimeExecutorPlugin(RuntimeExecutorPlugin):
 
         # Each patch applies itself once and says so in LocalStack's log (INFO, "... (host-lambda patch)").
         apigateway_body.apply()
+        stepfunctions_definition.apply()
         stepfunctions_jsonpath.apply()
         stepfunctions_lambda_errors.apply()
 

@@ -1,6 +1,6 @@
-"""The plugin: loading the executor also applies the three patches to LocalStack (API Gateway
-bodies, Step Functions JSONPaths, Step Functions' Lambda connection errors), each where LocalStack
-looks for it, and each says so in LocalStack's log, once. Run as the other tests of this folder
+"""The plugin: loading the executor also applies the four patches to LocalStack (API Gateway
+bodies, Step Functions definitions and JSONPaths, Step Functions' Lambda connection errors), each
+where LocalStack looks for it, and each says so in LocalStack's log, once. Run as the other tests of this folder
 (their docstrings say how), with LocalStack's Python.
 
 The patches are for the whole process and the other tests apply them too, so the plugin is loaded
@@ -38,12 +38,14 @@ PROBE = textwrap.dedent(
         state_task_service_lambda,
     )
     from localstack.services.stepfunctions.asl.utils import json_path
+    from localstack.services.stepfunctions.backend.execution_worker import ExecutionWorker
     from werkzeug.wrappers import Request
 
     print(json.dumps({
         "executor": f"{executor.__module__}.{executor.__name__}",
         "patched": {
             "apigateway_body": [Request._load_form_data.__module__, parse.restore_payload.__module__],
+            "stepfunctions_definition": ExecutionWorker._get_evaluation_entrypoint.__module__,
             "stepfunctions_jsonpath": [hasattr(f, "cache_info") for f in (json_path.parse, result_path.parse)],
             "stepfunctions_lambda_errors": state_task_service_lambda.StateTaskServiceLambda._from_error.__module__,
         },
@@ -67,9 +69,10 @@ class Loading(unittest.TestCase):
     def test_loading_gives_the_host_executor(self):
         self.assertEqual(self.loaded["executor"], "localstack_host_lambda.executor.HostRuntimeExecutor")
 
-    def test_loading_applies_the_three_patches_where_localstack_looks_for_them(self):
+    def test_loading_applies_the_four_patches_where_localstack_looks_for_them(self):
         patched = self.loaded["patched"]
         self.assertEqual(patched["apigateway_body"], ["localstack_host_lambda.apigateway_body"] * 2)
+        self.assertEqual(patched["stepfunctions_definition"], "localstack_host_lambda.stepfunctions_definition")
         self.assertEqual(patched["stepfunctions_jsonpath"], [True, True])
         self.assertEqual(patched["stepfunctions_lambda_errors"], "localstack_host_lambda.stepfunctions_lambda_errors")
 
@@ -80,6 +83,7 @@ class Loading(unittest.TestCase):
             [(name, level) for name, level, _ in log],
             [
                 ("localstack_host_lambda.apigateway_body", "INFO"),
+                ("localstack_host_lambda.stepfunctions_definition", "INFO"),
                 ("localstack_host_lambda.stepfunctions_jsonpath", "INFO"),
                 ("localstack_host_lambda.stepfunctions_lambda_errors", "INFO"),
             ],
