@@ -9,11 +9,17 @@ def template_from_argv(usage):
     argument, and with the reason when the file cannot be read."""
     if len(sys.argv) != 2:
         sys.exit(usage)
+    return read_template(sys.argv[1])
+
+
+def read_template(path):
+    """The template at `path`, as cfn-lint reads it (short-form tags as Fn:: mappings); exits with
+    the reason when it cannot be read."""
     from cfnlint.decode import decode
 
-    template, matches = decode(sys.argv[1])
+    template, matches = decode(str(path))
     if template is None:
-        sys.exit(f"cannot read {sys.argv[1]}: {matches}")
+        sys.exit(f"cannot read {path}: {matches}")
     return template
 
 
