@@ -38,6 +38,7 @@ from localstack.services.lambda_.invocation.executor_endpoint import (
 )
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecutor
+from localstack_host_lambda import aws_calls
 
 LOG = logging.getLogger(__name__)
 API = "/2018-06-01/runtime"
@@ -394,6 +395,8 @@ class HostRuntimeExecutor(RuntimeExecutor):
         memory_size = self.function_version.config.memory_size
         ours = [_timed_out_line(request_id, timeout)] if outcome.timed_out else []
         ours += [f"END RequestId: {request_id}", _report_line(request_id, outcome, memory_size, init_ms)]
+        # What the REPORT line says, counted while /_eda/aws-calls is armed (aws_calls.py).
+        aws_calls.lambda_reported(self.function_version.id.function_name, outcome.duration_ms, memory_size, init_ms)
         for line in ours:
             self._log_line(line)
         return lines + ours

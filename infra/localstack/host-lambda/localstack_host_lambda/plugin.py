@@ -10,6 +10,7 @@ class HostRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     def load(self, *args, **kwargs):
         from localstack_host_lambda import (
             apigateway_body,
+            aws_calls,
             stepfunctions_definition,
             stepfunctions_jsonpath,
             stepfunctions_lambda_errors,
@@ -18,6 +19,7 @@ class HostRuntimeExecutorPlugin(RuntimeExecutorPlugin):
 
         # Each patch applies itself once and says so in LocalStack's log (INFO, "... (host-lambda patch)").
         apigateway_body.apply()
+        aws_calls.apply()
         stepfunctions_definition.apply()
         stepfunctions_jsonpath.apply()
         stepfunctions_lambda_errors.apply()

@@ -1,5 +1,6 @@
-"""The plugin: loading the executor also applies the four patches to LocalStack (API Gateway
-bodies, Step Functions definitions and JSONPaths, Step Functions' Lambda connection errors), each
+"""The plugin: loading the executor also applies the five patches to LocalStack (API Gateway
+bodies, the AWS call counter, Step Functions definitions and JSONPaths, Step Functions' Lambda
+connection errors), each
 where LocalStack looks for it, and each says so in LocalStack's log, once. Run as the other tests of this folder
 (their docstrings say how), with LocalStack's Python.
 
@@ -40,11 +41,23 @@ PROBE = textwrap.dedent(
     from localstack.services.stepfunctions.asl.utils import json_path
     from localstack.services.stepfunctions.backend.execution_worker import ExecutionWorker
     from werkzeug.wrappers import Request
+    from localstack.aws import handlers
+    from localstack.services.edge import ROUTER
+    from localstack.services.events.target import TargetSender
+    from localstack.services.stepfunctions.asl.eval.event.event_manager import EventManager
 
     print(json.dumps({
         "executor": f"{executor.__module__}.{executor.__name__}",
         "patched": {
             "apigateway_body": [Request._load_form_data.__module__, parse.restore_payload.__module__],
+            "aws_calls": [
+                [f.__module__ for f in handlers.serve_custom_service_request_handlers.handlers],
+                [f.__module__ for f in handlers.run_custom_response_handlers.handlers],
+                [r.rule for r in ROUTER.url_map.iter_rules() if r.rule.startswith("/_eda/")],
+                [m.__module__ for m in (
+                    ExecutionWorker._get_evaluation_environment, EventManager.add_event, TargetSender.process_event
+                )],
+            ],
             "stepfunctions_definition": ExecutionWorker._get_evaluation_entrypoint.__module__,
             "stepfunctions_jsonpath": [hasattr(f, "cache_info") for f in (json_path.parse, result_path.parse)],
             "stepfunctions_lambda_errors": state_task_service_lambda.StateTaskServiceLambda._from_error.__module__,
@@ -69,9 +82,18 @@ class Loading(unittest.TestCase):
     def test_loading_gives_the_host_executor(self):
         self.assertEqual(self.loaded["executor"], "localstack_host_lambda.executor.HostRuntimeExecutor")
 
-    def test_loading_applies_the_four_patches_where_localstack_looks_for_them(self):
+    def test_loading_applies_the_five_patches_where_localstack_looks_for_them(self):
         patched = self.loaded["patched"]
         self.assertEqual(patched["apigateway_body"], ["localstack_host_lambda.apigateway_body"] * 2)
+        self.assertEqual(
+            patched["aws_calls"],
+            [
+                ["localstack_host_lambda.aws_calls"],  # once, though the plugin was loaded twice
+                ["localstack_host_lambda.aws_calls"],
+                ["/_eda/aws-calls"],
+                ["localstack_host_lambda.aws_calls"] * 3,
+            ],
+        )
         self.assertEqual(patched["stepfunctions_definition"], "localstack_host_lambda.stepfunctions_definition")
         self.assertEqual(patched["stepfunctions_jsonpath"], [True, True])
         self.assertEqual(patched["stepfunctions_lambda_errors"], "localstack_host_lambda.stepfunctions_lambda_errors")
@@ -83,6 +105,7 @@ class Loading(unittest.TestCase):
             [(name, level) for name, level, _ in log],
             [
                 ("localstack_host_lambda.apigateway_body", "INFO"),
+                ("localstack_host_lambda.aws_calls", "INFO"),
                 ("localstack_host_lambda.stepfunctions_definition", "INFO"),
                 ("localstack_host_lambda.stepfunctions_jsonpath", "INFO"),
                 ("localstack_host_lambda.stepfunctions_lambda_errors", "INFO"),
