@@ -3,7 +3,7 @@
 //! took, how many orders went through, and how many were lost or got stuck.
 //!
 //!   load-generator [--rate 20] [--duration 60] [--deadline 180] [--retries 6] [--quiet 5]
-//!                  [--customers 4] [--markdown summary.md]
+//!                  [--customers 4] [--markdown summary.md] [--json figures.json]
 //!
 //! Open loop: orders are sent on schedule whatever the answers take, as real clients would.
 //! The orders are placed by `--customers` signed-in customers in turn (`load-customer-1`, ...),
@@ -71,6 +71,9 @@ struct Options {
     /// Also write the summary to this file.
     #[arg(long)]
     markdown: Option<String>,
+    /// Also write the figures to this file, as JSON (for scripts that compare runs).
+    #[arg(long)]
+    json: Option<String>,
 }
 
 #[derive(Default)]
@@ -435,6 +438,29 @@ async fn main() {
     if let Some(path) = &options.markdown {
         std::fs::write(path, &summary).unwrap_or_else(|e| panic!("{path}: {e}"));
     }
+    if let Some(path) = &options.json {
+        let figures = json!({
+            "rate": options.rate,
+            "duration": options.duration,
+            "offered": total,
+            "accepted": tally.accepted.len(),
+            "ended": tally.ended.len(),
+            "cancelled": cancelled,
+            "lost": lost.len(),
+            "stuck": stuck.len(),
+            "refused": tally.refused.len(),
+            "ended_twice": twice.len(),
+            "post_to_end_seconds": {
+                "p50": percentile(&latencies, 0.5).as_secs_f64(),
+                "p95": percentile(&latencies, 0.95).as_secs_f64(),
+                "p99": percentile(&latencies, 0.99).as_secs_f64(),
+                "max": latencies.last().copied().unwrap_or_default().as_secs_f64(),
+            },
+            "throughput": throughput,
+            "broken_promises": broken.is_some(),
+        });
+        std::fs::write(path, format!("{figures:#}\n")).unwrap_or_else(|e| panic!("{path}: {e}"));
+    }
     if let Some(lines) = broken {
         eprintln!("FAILED: the run broke a promise of the system:\n{lines}");
         std::process::exit(1);
@@ -491,7 +517,7 @@ mod tests {
             (20.0, 60.0, 180.0, 5.0)
         );
         assert_eq!((options.retries, options.customers.get()), (6, 4));
-        assert_eq!(options.markdown, None);
+        assert_eq!((options.markdown, options.json), (None, None));
     }
 
     #[test]
@@ -505,6 +531,8 @@ mod tests {
             "180",
             "--markdown",
             "out.md",
+            "--json",
+            "out.json",
             "--customers",
             "2",
             "--rate",
@@ -513,6 +541,7 @@ mod tests {
         .unwrap();
         assert_eq!((options.rate, options.customers.get()), (5.0, 2));
         assert_eq!(options.markdown.as_deref(), Some("out.md"));
+        assert_eq!(options.json.as_deref(), Some("out.json"));
     }
 
     #[test]
