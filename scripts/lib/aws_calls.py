@@ -18,6 +18,8 @@ import urllib.error
 import urllib.request
 
 PATH = "/_eda/aws-calls"
+# How the counter names a call to a deployed API (the control plane is `apigateway`).
+API_INVOCATIONS = "execute-api"
 
 
 def call(method: str) -> dict:

@@ -14,6 +14,7 @@ import math
 import sys
 from collections import namedtuple
 
+import aws_calls
 import prices
 from prices import MILLION
 
@@ -41,7 +42,7 @@ def external_requests(measured, service):
 
 
 def api_gateway(measured, orders):
-    counted = external_requests(measured, "apigateway")
+    counted = external_requests(measured, aws_calls.API_INVOCATIONS)
     if counted:
         return [Line("API Gateway", "REST API requests", counted / orders, "request", prices.API_GATEWAY_REST_REQUEST)]
     return [Line("API Gateway", "REST API requests (none counted: one POST per order assumed)", 1.0, "request",
@@ -103,9 +104,20 @@ def step_functions(measured, orders):
     return lines
 
 
+# The default bus carries the events AWS services send of themselves (Step Functions' execution
+# status changes): AWS does not charge for those. The system's own events go to its own bus.
+AWS_SERVICE_EVENTS_BUS = "default"
+
+
 def eventbridge(measured, orders):
-    lines = [Line("EventBridge", f"{b['bus']}: events put (each entry under 64 KB assumed)", b["entries"] / orders,
-                  "event", prices.EVENTBRIDGE_CUSTOM_EVENT) for b in measured.get("events", [])]
+    lines = []
+    for b in measured.get("events", []):
+        if b["bus"] == AWS_SERVICE_EVENTS_BUS:
+            lines.append(Line("EventBridge", f"{b['bus']}: AWS service events (execution status changes)",
+                              b["entries"] / orders, "event", 0.0, "free: events AWS services send are not charged"))
+        else:
+            lines.append(Line("EventBridge", f"{b['bus']}: events put (each entry under 64 KB assumed)",
+                              b["entries"] / orders, "event", prices.EVENTBRIDGE_CUSTOM_EVENT))
     delivered = sum(d["count"] for d in measured.get("rule_deliveries", []))
     if delivered:
         lines.append(Line("EventBridge", "rule deliveries to targets", delivered / orders, "delivery", 0.0,
@@ -135,7 +147,7 @@ def uncounted_elsewhere(measured, orders):
     if internal:
         lines.append(Line("(between services)", "calls one AWS service made to another", internal / orders, "call", 0.0,
                           "billed where they land (the Lambda, Step Functions, EventBridge lines)"))
-    priced = BILLED_ELSEWHERE | {"apigateway", "sqs", "dynamodbstreams"}
+    priced = BILLED_ELSEWHERE | {aws_calls.API_INVOCATIONS, "sqs", "dynamodbstreams"}
     other = {}
     for r in measured.get("requests", []):
         if not r.get("internal") and r["service"] not in priced:

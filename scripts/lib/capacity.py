@@ -12,6 +12,7 @@ import math
 import sys
 from collections import namedtuple
 
+import aws_calls
 import quotas
 from template_check import report, resources_of_type
 
@@ -139,7 +140,7 @@ def places_without_dead_letters(places):
 def per_order(measured):
     """The measured counts, per order."""
     n = measured["orders"]
-    api = sum(r["count"] for r in measured.get("requests", []) if r["service"] == "apigateway" and not r.get("internal"))
+    api = sum(r["count"] for r in measured.get("requests", []) if r["service"] == aws_calls.API_INVOCATIONS and not r.get("internal"))
     tables = {}
     for d in measured.get("dynamodb", []):
         t = tables.setdefault(d["table"], {"wru": 0.0, "rru": 0.0, "inserts": 0.0})

@@ -34,13 +34,21 @@ def side_by_side(ours, demo):
     return "\n".join(rows)
 
 
+def measured_from(measured):
+    """Where our bill's counts come from: the run and the file that keeps them."""
+    run = measured.get("note") or f"{measured['orders']} orders"
+    kept = f"; the counts are kept in `{measured['file']}`" if measured.get("file") else ""
+    return (f"Measured on the local stack ({run}; counting from {measured.get('armed_at', '?')}{kept}). "
+            "Lambda durations are the debug build's on this machine, not AWS's: they are a small part of the bill.")
+
+
 def section(measured, template):
     demo = bill.bill(original_demo.measured())
     ours = bill.bill(measured) if measured else None
     parts = [f"Dollars per million orders at AWS's list prices, {prices.REGION}, read {prices.READ} "
              "(scripts/lib/prices.py names each price's page); no free tier.", "", side_by_side(ours, demo), "",
              "### This project's bill, per order", "",
-             bill.markdown(ours) + f"\n\nFrom a measured run of {measured['orders']} orders." if ours else NOT_MEASURED,
+             bill.markdown(ours) + "\n\n" + measured_from(measured) if ours else NOT_MEASURED,
              "", "### The original Node.js demo's bill, per order (derived from its code, not measured)", "",
              bill.markdown(demo), "", "Assumptions: " + "; ".join(original_demo.assumptions()) + ".", "",
              "What it does not do, which is part of why it costs less: " + "; ".join(original_demo.DOES_NOT_DO) + ".", "",
@@ -70,6 +78,7 @@ def main(argv=None):
         from template_check import read_template
 
         measured = json.loads(Path(args.measured).read_text())
+        measured["file"] = str(Path(args.measured).resolve().relative_to(REPO))
         template = read_template(args.template)
     path = Path(args.benchmarks)
     path.write_text(replace_region(path.read_text(), section(measured, template)))

@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+import aws_calls
+
 OUT = Path(__file__).resolve().parent / "bills" / "original-demo.json"
 ACCOUNT = "arn:aws:states:us-east-1:000000000000"
 
@@ -54,7 +56,7 @@ def measured():
         "derived_from": "tgpadua/aws-eda-demo's code (scripts/lib/original_demo.py), not a measurement",
         "requests": [
             # POST /order (order-service-construct.js: orderResource.addMethod('POST', ...)).
-            {"service": "apigateway", "operation": "POST /order", "internal": False, "count": 1},
+            {"service": aws_calls.API_INVOCATIONS, "operation": "POST /order", "internal": False, "count": 1},
             # database.js line 16, PutItem: from create-order.js line 26 and update-order.js line 37.
             {"service": "dynamodb", "operation": "PutItem", "internal": False, "count": 2},
             # database.js line 30, Query (Limit 1): update-order.js line 32 reads the order back.

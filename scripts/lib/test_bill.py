@@ -10,14 +10,14 @@ import prices
 
 SMALL_RUN = {
     "orders": 10,
-    "requests": [{"service": "apigateway", "operation": "POST", "internal": False, "count": 10},
+    "requests": [{"service": "execute-api", "operation": "Invoke", "internal": False, "count": 10},
                  {"service": "dynamodbstreams", "operation": "GetRecords", "internal": False, "count": 40},
                  {"service": "lambda", "operation": "Invoke", "internal": True, "count": 20}],
     "dynamodb": [{"table": "store", "operation": "PutItem", "read_units": 0.0, "write_units": 20.0},
                  {"table": "store", "operation": "GetItem", "read_units": 5.0, "write_units": 0.0}],
     "lambda": [{"function": "f", "invocations": 20, "billed_ms": 2048, "memory_mb": 512}],
     "states": [{"state_machine": "arn:aws:states:us-east-1:1:stateMachine:pay", "executions": 10, "state_transitions": 50}],
-    "events": [{"bus": "b", "entries": 30}],
+    "events": [{"bus": "b", "entries": 30}, {"bus": "default", "entries": 20}],
     "rule_deliveries": [{"rule": "r", "target": "lambda", "count": 20}],
     "sns": [{"topic": "arn:aws:sns:us-east-1:1:t", "publishes": 30}],
     "logs": [{"log_group": "/aws/lambda/f", "events": 100, "bytes": 10 * prices.GIB // 1000}],
@@ -35,7 +35,8 @@ class TheBill(unittest.TestCase):
     def test_free_calls_are_listed_at_no_cost_with_the_reason(self):
         free = [line for line in bill.bill(SMALL_RUN) if line.unit_price == 0]
         self.assertEqual({line.what for line in free},
-                         {"stream reads (GetRecords...)", "rule deliveries to targets", "calls one AWS service made to another"})
+                         {"stream reads (GetRecords...)", "rule deliveries to targets", "calls one AWS service made to another",
+                          "default: AWS service events (execution status changes)"})
         self.assertTrue(all(line.note for line in free))
 
     def test_an_express_machine_is_billed_per_request_and_per_100_ms_of_at_least_64_mb(self):

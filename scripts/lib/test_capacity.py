@@ -12,7 +12,7 @@ from capacity import Hop
 
 MEASURED = {
     "orders": 10,
-    "requests": [{"service": "apigateway", "operation": "POST", "internal": False, "count": 10}],
+    "requests": [{"service": "execute-api", "operation": "Invoke", "internal": False, "count": 10}],
     "dynamodb": [{"table": "eda-demo-store", "operation": "PutItem", "read_units": 0.0, "write_units": 20.0}],
     "lambda": [{"function": "eda-demo-api", "invocations": 10, "billed_ms": 1000, "memory_mb": 128},
                {"function": "eda-demo-relay", "invocations": 5, "billed_ms": 500, "memory_mb": 128}],
