@@ -66,8 +66,10 @@ def render(counts: dict) -> str:
     parts.append(table("Lambda", ["function", "invocations", "billed ms", "memory MB", "init ms"],
                        [[f["function"], f["invocations"], f["billed_ms"], f["memory_mb"], round(f.get("init_ms", 0.0), 1)]
                         for f in counts.get("lambda", [])]))
-    parts.append(table("Step Functions", ["state machine", "type", "executions", "state transitions"],
-                       [[s["state_machine"], s.get("type") or "", s["executions"], s["state_transitions"]]
+    parts.append(table("Step Functions", ["state machine", "type", "executions", "state transitions", "duration ms",
+                                          "billed ms"],
+                       [[s["state_machine"], s.get("type") or "", s["executions"], s["state_transitions"],
+                         round(s.get("duration_ms", 0.0), 1), s.get("billed_ms", "")]
                         for s in counts.get("states", [])]))
     parts.append(table("EventBridge entries", ["bus", "entries"],
                        [[e["bus"], e["entries"]] for e in counts.get("events", [])]))

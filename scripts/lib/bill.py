@@ -79,13 +79,17 @@ def dynamodb(measured, orders):
 
 
 def express_gb_seconds(machine):
-    """An Express execution's billed GB-s: its mean duration rounded up to 100 ms, at least 64 MB."""
+    """A machine's Express executions' billed GB-s, at least 64 MB each: `billed_ms` when counted
+    (each execution rounded up to 100 ms, as AWS bills them), else every execution taken at the mean
+    duration rounded up, which is off when the durations straddle a 100 ms step."""
     runs = machine["executions"]
     if not runs:
         return 0.0
+    memory_mb = max(machine.get("memory_mb", 0), prices.STEP_FUNCTIONS_EXPRESS_MIN_MB)
+    if "billed_ms" in machine:
+        return machine["billed_ms"] / 1000 * memory_mb / 1024
     step = prices.STEP_FUNCTIONS_EXPRESS_BILLING_MS
     billed_ms = math.ceil(machine["duration_ms"] / runs / step) * step
-    memory_mb = max(machine.get("memory_mb", 0), prices.STEP_FUNCTIONS_EXPRESS_MIN_MB)
     return runs * billed_ms / 1000 * memory_mb / 1024
 
 

@@ -46,6 +46,13 @@ class TheBill(unittest.TestCase):
         duration = next(line for line in lines if "duration" in line.what)
         self.assertAlmostEqual(duration.per_order, 2 * 0.2 * 64 / 1024)  # 120 ms each: 200 ms billed
 
+    def test_an_express_machines_counted_billed_duration_is_preferred_to_its_mean(self):
+        # 50 ms and 150 ms: 100 + 200 ms billed; the mean, 100 ms, would say 200.
+        run = {"orders": 1, "states": [{"state_machine": "m", "type": "EXPRESS", "executions": 2, "duration_ms": 200,
+                                        "billed_ms": 300}]}
+        duration = next(line for line in bill.bill(run) if "duration" in line.what)
+        self.assertAlmostEqual(duration.per_order, 0.3 * 64 / 1024)
+
     def test_without_api_gateway_counts_one_request_per_order_is_assumed(self):
         self.assertEqual(bill.bill({"orders": 5})[0].per_order, 1.0)
 

@@ -27,7 +27,12 @@ Counting where the calls happen, not from a hand-written list of what the code i
     memory size as that line says them (init duration apart, since which runtimes bill it changed).
   * Step Functions: executions where a worker builds an execution's environment
     (`ExecutionWorker._get_evaluation_environment`), and state transitions where the execution's
-    history gets a `*StateEntered` event (`EventManager.add_event`), per state machine.
+    history gets a `*StateEntered` event (`EventManager.add_event`), per state machine. Also each
+    execution's duration, from its ExecutionStarted event to its end event (the timestamps its
+    history has), and that duration rounded up to 100 ms, as AWS bills an Express execution: per
+    execution, which the machine's summed duration alone cannot say. Only executions started
+    while armed (since the last arming) are timed, so that durations and executions are of the
+    same runs.
   * EventBridge rule deliveries where a matched rule's target is sent the event
     (`TargetSender.process_event`), per rule and target.
 
@@ -35,11 +40,12 @@ Only while armed (POST /_eda/aws-calls): otherwise every hook returns at once an
 DynamoDB unchanged. GET reads the totals since armed, DELETE disarms. Nothing changes for AWS.
 """
 
+import inspect
 import json
 import logging
 import math
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 LOG = logging.getLogger(__name__)
 PATH = "/_eda/aws-calls"
@@ -48,6 +54,10 @@ _applied = False
 DYNAMODB_READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
 DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 LOG_EVENT_OVERHEAD_BYTES = 26  # what CloudWatch Logs adds to each event's message size when it bills
+# An Express execution is billed per started 100 ms (scripts/lib/prices.py has the same figure; this
+# plugin runs inside LocalStack, without scripts/lib).
+EXPRESS_BILLING_US = 100_000
+EXECUTION_ENDS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"})
 
 
 class Counts:
@@ -71,6 +81,11 @@ class Counts:
     @property
     def armed(self) -> bool:
         return self._armed_at is not None
+
+    @property
+    def armed_at(self) -> datetime | None:
+        """Which arming counts are of: an execution timed across a new arming is not counted."""
+        return self._armed_at
 
     def arm(self) -> dict:
         with self._lock:
@@ -132,8 +147,21 @@ class Counts:
                 return
             self._state_machine(state_machine, None)["state_transitions"] += 1
 
+    def duration(self, state_machine: str, armed_at: datetime, duration: timedelta) -> None:
+        """One execution's duration, if it started under the arming still in force."""
+        with self._lock:
+            if self._armed_at is None or self._armed_at != armed_at:
+                return
+            total = self._state_machine(state_machine, None)
+            microseconds = max(duration // timedelta(microseconds=1), 0)
+            total["duration_ms"] += microseconds / 1000
+            # Integer arithmetic: a float's 100.0000001 ms must not become 200 ms billed.
+            total["billed_ms"] += -(-microseconds // EXPRESS_BILLING_US) * EXPRESS_BILLING_US // 1000
+
     def _state_machine(self, arn: str, kind: str | None) -> dict:
-        total = self._states.setdefault(arn, {"type": kind, "executions": 0, "state_transitions": 0})
+        total = self._states.setdefault(
+            arn, {"type": kind, "executions": 0, "state_transitions": 0, "duration_ms": 0.0, "billed_ms": 0}
+        )
         total["type"] = total["type"] or kind
         return total
 
@@ -335,12 +363,34 @@ def apply() -> None:
         return env
 
     add_event = EventManager.add_event
+    add_event_signature = inspect.signature(add_event)
 
     def add_event_counting(self, context, event_type, *args, **kwargs):
-        event_id = add_event(self, context, event_type, *args, **kwargs)
-        if COUNTS.armed and str(getattr(event_type, "value", event_type)).endswith("StateEntered"):
-            # A distributed Map's child executions have their own manager, not tagged.
-            COUNTS.transition(getattr(self, "eda_state_machine", "(distributed map run)"))
+        if not COUNTS.armed:
+            return add_event(self, context, event_type, *args, **kwargs)
+        kind = str(getattr(event_type, "value", event_type))
+        if kind != "ExecutionStarted" and kind not in EXECUTION_ENDS:
+            event_id = add_event(self, context, event_type, *args, **kwargs)
+            if kind.endswith("StateEntered"):
+                # A distributed Map's child executions have their own manager, not tagged.
+                COUNTS.transition(getattr(self, "eda_state_machine", "(distributed map run)"))
+            return event_id
+        # The event is given the time it would have taken itself (add_event's own clock), so that
+        # the duration is the one its history, and its CloudWatch log, say.
+        call = add_event_signature.bind(self, context, event_type, *args, **kwargs)
+        if call.arguments.get("timestamp") is None:
+            call.arguments["timestamp"] = self._get_current_timestamp()
+        at = call.arguments["timestamp"]
+        event_id = add_event(*call.args, **call.kwargs)
+        machine = getattr(self, "eda_state_machine", None)
+        if machine is None:
+            return event_id  # a distributed Map's child execution: not counted as one either (above)
+        if kind == "ExecutionStarted":
+            self.eda_started = (COUNTS.armed_at, at)
+        elif getattr(self, "eda_started", None) is not None:
+            armed_at, started = self.eda_started
+            self.eda_started = None  # one end per execution, whatever else is added after it
+            COUNTS.duration(machine, armed_at, at - started)
         return event_id
 
     process_event = target.TargetSender.process_event

@@ -2,7 +2,8 @@
 counted by service, operation and caller (a function's or LocalStack's own, between its services),
 with what AWS bills for it: DynamoDB's consumed capacity (asked of DynamoDB when the caller did not,
 and taken out of the response again), EventBridge entries and rule deliveries, SNS messages, log
-bytes, Lambda's billed duration, Step Functions' executions and state transitions; disarmed, it
+bytes, Lambda's billed duration, Step Functions' executions, state transitions and execution
+durations (billed per started 100 ms, as Express executions are); disarmed, it
 counts and changes nothing. Run with LocalStack's Python, against the installed plugin, from the
 repository's root:
     .local/venv/bin/python -m unittest discover -s infra/localstack/host-lambda/tests
@@ -21,7 +22,9 @@ import json
 import threading
 import unittest
 from binascii import crc32
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
+from unittest import mock
 
 from localstack.aws import handlers
 from localstack.aws.chain import HandlerChain
@@ -229,26 +232,11 @@ class OtherServices(Armed):
                                                         "init_ms": 300.0, "memory_mb": 128}])
 
     def test_step_functions_executions_and_state_transitions_are_counted_per_state_machine(self):
-        arn = "arn:aws:states:us-east-1:000000000000:stateMachine:eda-demo-payment"
-        definition = json.dumps({"StartAt": "A", "States": {
-            "A": {"Type": "Pass", "Next": "B"},
-            "B": {"Type": "Choice", "Choices": [{"Variable": "$.x", "NumericEquals": 1, "Next": "C"}], "Default": "C"},
-            "C": {"Type": "Succeed"}}})
         for i in range(2):
-            worker = ExecutionWorker(
-                evaluation_details=EvaluationDetails(
-                    AWSExecutionDetails(ACCOUNT, REGION, "arn:aws:iam::000000000000:role/r"),
-                    ExecutionDetails(f"{arn.replace('stateMachine', 'execution')}:e{i}", f"e{i}",
-                                     "arn:aws:iam::000000000000:role/r", {"x": 1}, "2026-01-01T00:00:00.000Z"),
-                    StateMachineDetails(arn, "eda-demo-payment", "STANDARD", definition),
-                ),
-                exec_comm=SimpleNamespace(terminated=lambda: None),
-                cloud_watch_logging_session=None,
-                activity_store={},
-            )
-            worker._execution_logic()  # what the worker's thread runs
-        self.assertEqual(COUNTS.snapshot()["states"],
-                         [{"state_machine": arn, "type": "STANDARD", "executions": 2, "state_transitions": 6}])
+            run_execution(MACHINE, "STANDARD", f"e{i}", {"x": 1})
+        (counted,) = COUNTS.snapshot()["states"]
+        self.assertEqual({k: counted[k] for k in ("state_machine", "type", "executions", "state_transitions")},
+                         {"state_machine": MACHINE, "type": "STANDARD", "executions": 2, "state_transitions": 6})
 
     def test_a_matched_rules_delivery_to_its_target_is_counted(self):
         rule = "arn:aws:events:us-east-1:000000000000:rule/eda-demo/payment"
@@ -260,6 +248,95 @@ class OtherServices(Armed):
         self.assertEqual(len(sent), 1)
         self.assertEqual(COUNTS.snapshot()["rule_deliveries"],
                          [{"rule": rule, "target": function, "service": "lambda", "count": 1}])
+
+
+MACHINE = "arn:aws:states:us-east-1:000000000000:stateMachine:eda-demo-payment"
+# x = 1: three states to Succeed; otherwise two to Fail (an execution of another length, and an end
+# other than ExecutionSucceeded).
+DEFINITION = json.dumps({"StartAt": "A", "States": {
+    "A": {"Type": "Pass", "Next": "B"},
+    "B": {"Type": "Choice", "Choices": [{"Variable": "$.x", "NumericEquals": 1, "Next": "C"}], "Default": "D"},
+    "C": {"Type": "Succeed"},
+    "D": {"Type": "Fail", "Error": "E"}}})
+
+
+def run_execution(arn: str, kind: str, name: str, execution_input: dict) -> ExecutionWorker:
+    """One execution, as a worker's thread runs it (without the thread)."""
+    worker = ExecutionWorker(
+        evaluation_details=EvaluationDetails(
+            AWSExecutionDetails(ACCOUNT, REGION, "arn:aws:iam::000000000000:role/r"),
+            ExecutionDetails(f"{arn.replace('stateMachine', kind.lower())}:{name}", name,
+                             "arn:aws:iam::000000000000:role/r", execution_input, "2026-01-01T00:00:00.000Z"),
+            StateMachineDetails(arn, arn.rsplit(":", 1)[-1], kind, DEFINITION),
+        ),
+        exec_comm=SimpleNamespace(terminated=lambda: None),
+        cloud_watch_logging_session=None,
+        activity_store={},
+    )
+    worker._execution_logic()
+    return worker
+
+
+class Clock:
+    """Stands for the clock Step Functions stamps history events with: `step` later at each event."""
+
+    def __init__(self, step: timedelta):
+        self.now, self.step = datetime(2026, 1, 1, tzinfo=timezone.utc), step
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+class StepFunctionsDurations(Armed):
+    def clock(self, step: timedelta) -> None:
+        patcher = mock.patch.object(EventManager, "_get_current_timestamp", staticmethod(Clock(step)))
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def machine(self) -> dict:
+        (counted,) = COUNTS.snapshot()["states"]
+        return counted
+
+    def test_each_execution_is_timed_from_its_start_to_its_end_event_and_billed_per_started_100_ms(self):
+        self.clock(timedelta(milliseconds=15, microseconds=1))
+        succeeded = run_execution(MACHINE, "EXPRESS", "e1", {"x": 1})  # 8 events, 7 steps: 105.007 ms
+        with self.assertLogs(level="ERROR"):  # LocalStack reports the Fail state's error
+            failed = run_execution(MACHINE, "EXPRESS", "e2", {"x": 2})  # 7 events, 6 steps: 90.006 ms
+        for worker, end, events in ((succeeded, "ExecutionSucceeded", 8), (failed, "ExecutionFailed", 7)):
+            history = worker.env.event_manager.get_event_history()
+            self.assertEqual((history[0]["type"], history[-1]["type"], len(history)), ("ExecutionStarted", end, events))
+        counted = self.machine()
+        self.assertEqual((counted["type"], counted["executions"]), ("EXPRESS", 2))
+        self.assertAlmostEqual(counted["duration_ms"], 105.007 + 90.006)
+        # 200 + 100; billing the mean (97.5 ms, so 100 each) would have said 200.
+        self.assertEqual(counted["billed_ms"], 300)
+
+    def test_the_duration_is_the_one_the_history_says(self):
+        worker = run_execution(MACHINE, "EXPRESS", "e1", {"x": 1})
+        history = worker.env.event_manager.get_event_history()
+        took = history[-1]["timestamp"] - history[0]["timestamp"]
+        self.assertAlmostEqual(self.machine()["duration_ms"], took / timedelta(milliseconds=1))
+
+    def test_billing_is_per_execution_not_of_the_mean(self):
+        arn, armed_at = "arn:aws:states:us-east-1:000000000000:stateMachine:m", COUNTS.armed_at
+        for ms in (50, 150, 100):
+            COUNTS.duration(arn, armed_at, timedelta(milliseconds=ms))
+        self.assertEqual(self.machine()["billed_ms"], 100 + 200 + 100)  # the mean, 100 ms, would bill 300
+        self.assertEqual(self.machine()["duration_ms"], 300.0)
+
+    def test_an_execution_started_before_the_counter_was_armed_again_is_not_timed(self):
+        arn, before = "arn:aws:states:us-east-1:000000000000:stateMachine:m", COUNTS.armed_at
+        COUNTS.arm()
+        COUNTS.execution(arn, "EXPRESS")
+        COUNTS.duration(arn, before, timedelta(milliseconds=50))
+        self.assertEqual((self.machine()["duration_ms"], self.machine()["billed_ms"]), (0.0, 0))
+
+    def test_while_disarmed_the_events_are_stamped_by_step_functions_alone(self):
+        COUNTS.disarm()
+        worker = run_execution(MACHINE, "EXPRESS", "e1", {"x": 1})
+        self.assertFalse(hasattr(worker.env.event_manager, "eda_started"))
+        self.assertEqual(COUNTS.snapshot()["states"], [])
 
 
 class Counting(Armed):
