@@ -25,19 +25,12 @@ from pathlib import Path
 import boto3
 
 import aws_calls
+from stack import read_env_file
 
 REPO = Path(__file__).resolve().parents[2]
-STACK_ENV = REPO / ".local/stack.env"
 # The flow is over once none of these counts moved for this long.
 QUIET_SECONDS = 15
 GIVE_UP_SECONDS = 600
-
-
-def stack_env() -> dict:
-    if not STACK_ENV.exists():
-        sys.exit(f"{STACK_ENV} is missing: run scripts/local-up.sh first")
-    pairs = (line.split("=", 1) for line in STACK_ENV.read_text().splitlines() if "=" in line)
-    return {key: value for key, value in pairs}
 
 
 def flow_counts(totals: dict) -> tuple:
@@ -85,7 +78,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1.0, help="orders per second")
     parser.add_argument("--out", default=str(REPO / "target/bill/measured.json"))
     args = parser.parse_args()
-    env = stack_env()
+    env = read_env_file()
     api, stack = env["API"], env["STACK_NAME"]
     customer = f"bill-{uuid.uuid4().hex[:8]}"
     token = subprocess.run([str(REPO / "scripts/token.sh"), customer], check=True, capture_output=True,

@@ -349,6 +349,24 @@ def write_env_file(console, path, lines):
     console.log(f"wrote {path}")
 
 
+# Where deploy.sh --local has the local stack's env file written (scripts/lib/common.sh's STACK_ENV).
+LOCAL_STACK_ENV = Path(__file__).resolve().parents[2] / ".local" / "stack.env"
+
+
+def read_env_file(path=LOCAL_STACK_ENV):
+    """What write_env_file wrote, as a dict, for the scripts that work on the local stack (a value
+    quoted by hand, as the shell that sources the file would take it, is unquoted)."""
+    path = Path(path)
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: run scripts/local-up.sh first")
+    values = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            name, value = line.split("=", 1)
+            values[name.strip()] = value.strip().strip("'\"")
+    return values
+
+
 def empty_bucket(s3, bucket):
     """Deletes every object version and delete marker: a bucket must be empty to go."""
     removed = 0

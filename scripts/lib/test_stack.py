@@ -180,6 +180,18 @@ class DeploySteps(unittest.TestCase):
         self.assertIn("output EventArchiveArn left out of the env file: LocalStack made no resource for it", said)
         self.assertIn("EVENT_ARCHIVE_ARN=unknown", stack.env_lines(deploy_target(), "eda-demo", values))
 
+    def test_the_env_file_reads_back_as_it_was_written(self):
+        lines = ["API=http://127.0.0.1:4566/_aws/execute-api/abc123/local", "STACK_NAME=eda-demo"]
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "stack.env"
+            quietly(stack.write_env_file, Console("test"), path, lines)
+            path.write_text(path.read_text() + "# by hand\nOIDC_AUDIENCE='eda demo'\n")
+            self.assertEqual(stack.read_env_file(path), {
+                "API": "http://127.0.0.1:4566/_aws/execute-api/abc123/local", "STACK_NAME": "eda-demo",
+                "OIDC_AUDIENCE": "eda demo"})
+            with self.assertRaisesRegex(SystemExit, "local-up.sh"):
+                stack.read_env_file(Path(folder) / "missing.env")
+
 
 class Zips(unittest.TestCase):
     def test_the_same_bootstrap_zips_to_the_same_bytes_and_stays_executable(self):
