@@ -19,6 +19,12 @@ LAMBDA_INVOCATIONS_PER_CONCURRENCY = 10  # invocations per second: 10 x the conc
 # "Service, account, and table quotas": per partition).
 DYNAMODB_NEW_TABLE_WRU = 4_000  # a new on-demand table, per second; doubles with traffic
 DYNAMODB_NEW_TABLE_RRU = 12_000
+# The starting throughput is not a quota: an on-demand table serves up to double its previous peak
+# at once and allocates more within 30 minutes ("On-demand capacity mode"), up to the table's
+# quota ("Throughput default quotas": per on-demand table, 40,000 of each a second).
+DYNAMODB_TABLE_WRU = 40_000
+DYNAMODB_TABLE_RRU = 40_000
+DYNAMODB_WARM_UP_SECONDS = 30 * 60  # to double the previous peak
 DYNAMODB_PARTITION_WRU = 1_000
 DYNAMODB_PARTITION_RRU = 3_000  # not in anchors
 DYNAMODB_STREAM_RETENTION_SECONDS = 24 * 3600  # a stream record is kept 24 hours

@@ -57,7 +57,12 @@ class Ceilings(unittest.TestCase):
         self.assertEqual(hops["Step Functions StartExecution"].burst, 1300)
         self.assertEqual(hops["EventBridge PutEvents"].rate, 10_000 / 2)
         self.assertEqual(hops["EventBridge target invocations"].rate, 18_750 / 3)
-        self.assertEqual(hops["DynamoDB eda-demo-store"].rate, 4_000 / 2)
+        # Sustained, the table's quota; at once on a new stack, its starting throughput.
+        self.assertEqual(hops["DynamoDB eda-demo-store"].rate, 40_000 / 2)
+        self.assertEqual(hops["DynamoDB eda-demo-store"].new_stack_rate, 4_000 / 2)
+        new_stack = {h.name: h for h in capacity.on_a_new_stack(hops.values())}
+        self.assertEqual(new_stack["DynamoDB eda-demo-store"].rate, 4_000 / 2)
+        self.assertEqual(new_stack["EventBridge PutEvents"].rate, 10_000 / 2)
         # Only the API function shares the account's concurrency: 1 invocation x 0.1 s per order.
         self.assertAlmostEqual(hops["Lambda concurrency, account"].rate, 1_000 / 0.1)
         # 4 shards x factor 1 x 100 records per 0.1 s batch, 2 records an order.

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
+use admin::workflow_runs::Status;
 use aws_sdk_cloudwatch::types::StateValue;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_eventbridge::types::{Rule, Target};
@@ -403,18 +404,7 @@ async fn orders_placed_while_the_bus_is_unreachable_are_published_by_the_sweep_o
     .await;
 
     // Nobody runs anything now: the sweep must find the backlog and publish it.
-    let healed = std::time::Instant::now();
-    let ends = bus.collect(ids.len(), RECOVERY, QUIET).await;
-    bus.close().await;
-    assert_eq!(
-        ends.len(),
-        ids.len(),
-        "the recovery sweep, on its own, published the backlog and each order ended within \
-         {RECOVERY:?}: {} of {} did: {ends:#?}",
-        ends.len(),
-        ids.len()
-    );
-    let healed = healed.elapsed();
+    let (ends, healed) = ended_with_no_one_acting(bus, &ids, "published the backlog").await;
     each_completed_once(&world, &ids, &ends).await;
     let runs = world
         .wait_for_log_where(
@@ -1051,7 +1041,6 @@ async fn stuck_orders_are_recovered_by_the_sweep_replaying_their_latest_event() 
     let _turn = TURN.lock().await;
     let world = World::connect().await;
     let run = unique_id("e2e-stuck");
-    let sweep_function = world.stack.recovery_sweep_function.clone();
     let rule = "payment-service-filtering-orders";
     let targets = detach_targets(&world, rule).await;
     assert!(!targets.is_empty(), "the payment rule has its target");
@@ -1081,26 +1070,52 @@ async fn stuck_orders_are_recovered_by_the_sweep_replaying_their_latest_event() 
     .await;
 
     // Nobody runs anything now: the sweep must find the stuck orders and replay them.
-    let healed = std::time::Instant::now();
+    let (ends, healed) =
+        ended_with_no_one_acting(bus, &ids, "restarted each stuck order's payment").await;
+    each_completed_once(&world, &ids, &ends).await;
+    replayed_by_the_sweep(&world, &ids, back_at).await;
+    println!(
+        "stuck: {} orders without their payment; the recovery sweep replayed their OrderCreated \
+         with no one acting, and {} completed once, {:.1} s after the payment rule was back",
+        ids.len(),
+        ends.len(),
+        healed.as_secs_f64()
+    );
+}
+
+/// Collects each order's end from `bus` while nobody acts (the recovery sweep must do `what` on
+/// its own), and how long that took; every order must end within `RECOVERY`.
+async fn ended_with_no_one_acting(
+    bus: e2e::BusProbe,
+    ids: &[String],
+    what: &str,
+) -> (Vec<Value>, Duration) {
+    let started = std::time::Instant::now();
     let ends = bus.collect(ids.len(), RECOVERY, QUIET).await;
     bus.close().await;
     assert_eq!(
         ends.len(),
         ids.len(),
-        "the recovery sweep, on its own, restarted each stuck order's payment and it ended within \
-         {RECOVERY:?} (the sweep acts after {:?} without a move): {} of {} did: {ends:#?}",
-        world.stack.recovery_stuck_after,
+        "the recovery sweep, on its own, {what}, and each order ended within {RECOVERY:?}: {} of \
+         {} did: {ends:#?}",
         ends.len(),
         ids.len()
     );
-    let healed = healed.elapsed();
-    each_completed_once(&world, &ids, &ends).await;
-    // Each replayed by the sweep (its line names the order), none by anything else.
-    for id in &ids {
+    (ends, started.elapsed())
+}
+
+/// Each order's `OrderCreated` was replayed by the recovery sweep since `since` (its log line
+/// names the order).
+async fn replayed_by_the_sweep(
+    world: &World,
+    ids: &[String],
+    since: chrono::DateTime<chrono::Utc>,
+) {
+    for id in ids {
         world
             .wait_for_log_where(
-                &sweep_function,
-                back_at,
+                &world.stack.recovery_sweep_function,
+                since,
                 &format!("the replay of {id}'s OrderCreated"),
                 RECOVERY,
                 |fields| {
@@ -1112,11 +1127,99 @@ async fn stuck_orders_are_recovered_by_the_sweep_replaying_their_latest_event() 
             )
             .await;
     }
+}
+
+/// The payment function throttled (its reserved concurrency 0) for longer than a payment run
+/// retries it: each run ends failed as `PaymentNotMadeInTime` and publishes nothing, so the order
+/// is not cancelled but stays `CREATED`. Once the function takes invocations again, nobody acts:
+/// the recovery sweep replays each order's `OrderCreated`, a new run charges it, and each
+/// completes once, charged once. An Express run lasts at most 5 minutes; this is the path that
+/// outlasts it.
+#[tokio::test(flavor = "multi_thread")]
+async fn orders_whose_payment_outlasts_a_run_are_left_open_and_completed_by_the_sweep() {
+    let _turn = TURN.lock().await;
+    let world = World::connect().await;
+    let run = unique_id("e2e-throttled");
+    let function = world.stack.payment_function.clone();
+    let reserved = world
+        .lambda
+        .get_function_concurrency()
+        .function_name(&function)
+        .send()
+        .await
+        .expect("read the payment function's concurrency")
+        .reserved_concurrent_executions;
+    let set_reserved = |value: Option<i32>| {
+        let (world, function) = (&world, &function);
+        async move {
+            match value {
+                Some(value) => {
+                    world
+                        .lambda
+                        .put_function_concurrency()
+                        .function_name(function)
+                        .reserved_concurrent_executions(value)
+                        .send()
+                        .await
+                        .expect("reserve the payment function's concurrency");
+                }
+                None => {
+                    world
+                        .lambda
+                        .delete_function_concurrency()
+                        .function_name(function)
+                        .send()
+                        .await
+                        .expect("lift the payment function's reservation");
+                }
+            }
+        }
+    };
+    set_reserved(Some(0)).await;
+    let placed_at = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let bus = ends_probe(&world, &run).await;
+    let ids = restoring(
+        async {
+            let ids = place_orders(&world, &run, 2).await;
+            for id in &ids {
+                let failed = eventually(
+                    &format!("{id}'s payment run to give up"),
+                    RECOVERY,
+                    || async {
+                        world.payment_runs().await.into_iter().find(|run| {
+                            run.order_id() == &json!(id) && run.status == Status::Failed
+                        })
+                    },
+                )
+                .await;
+                let ended = failed.events.last().expect("the run's events");
+                assert_eq!(
+                    (ended.kind.as_str(), &ended.details["error"]),
+                    ("ExecutionFailed", &json!("PaymentNotMadeInTime")),
+                    "{id}'s run left the order to the sweep: {:?}",
+                    ended.details
+                );
+                assert_eq!(
+                    world.stored_types(id).await,
+                    ["OrderCreated"],
+                    "{id} is open, not cancelled"
+                );
+            }
+            ids
+        },
+        set_reserved(reserved),
+    )
+    .await;
+
+    // Nobody runs anything now: the sweep must find the open orders and replay them.
+    let (ends, healed) =
+        ended_with_no_one_acting(bus, &ids, "restarted each open order's payment").await;
+    each_completed_once(&world, &ids, &ends).await;
+    replayed_by_the_sweep(&world, &ids, placed_at).await;
     println!(
-        "stuck: {} orders without their payment; the recovery sweep replayed their OrderCreated \
-         with no one acting, and {} completed once, {:.1} s after the payment rule was back",
+        "throttled: {} orders whose payment runs gave up stayed open; the recovery sweep replayed \
+         them with no one acting, and each completed once, {:.1} s after the function was back",
         ids.len(),
-        ends.len(),
         healed.as_secs_f64()
     );
 }

@@ -13,9 +13,8 @@ impl World {
         let sources = trace::Sources {
             events: &events,
             logs: &self.logs,
-            sfn: &self.sfn,
             lambda: &self.lambda,
-            payment_state_machine: &settings.payment_state_machine_arn,
+            payment_workflow_log_group: &settings.payment_workflow_log_group,
             catch_all_log_group: &settings.catch_all_log_group,
             functions: &settings.functions,
         };

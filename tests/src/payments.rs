@@ -1,7 +1,8 @@
-//! The payment workflow: the state machine's executions and the charges in the payments table.
+//! The payment workflow: its runs and the charges in the payments table.
 
 use std::collections::BTreeMap;
 
+use admin::workflow_runs::{self, Run};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -23,79 +24,45 @@ impl World {
             .count
     }
 
-    /// Every execution of the payment state machine, described: its input and how it went.
-    async fn payment_execution_details(
-        &self,
-    ) -> Vec<aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput> {
-        let pages = self
-            .sfn
-            .list_executions()
-            .state_machine_arn(&self.stack.payment_state_machine)
-            .into_paginator()
-            .send()
-            .collect::<Vec<_>>()
-            .await;
-        let mut described = Vec::new();
-        for execution in pages
-            .into_iter()
-            .flat_map(|page| page.expect("list executions").executions)
-        {
-            let details = self
-                .sfn
-                .describe_execution()
-                .execution_arn(execution.execution_arn())
-                .send()
-                .await
-                .expect("describe execution");
-            described.push(details);
-        }
-        described
+    /// Every run of the payment workflow, read from its log group (an Express workflow's runs
+    /// cannot be listed), as `eda-admin trace` reads them.
+    pub async fn payment_runs(&self) -> Vec<Run> {
+        let epoch = DateTime::<Utc>::UNIX_EPOCH;
+        workflow_runs::runs(
+            &self.logs,
+            &self.stack.settings.payment_workflow_log_group,
+            epoch,
+            Utc::now() + chrono::Duration::minutes(1),
+        )
+        .await
+        .expect("read the payment workflow's runs")
     }
 
-    /// The statuses of the payment state machine's executions started for `order_id`.
+    /// The statuses of the payment workflow's runs started for `order_id`.
     pub async fn payment_executions(&self, order_id: &Value) -> Vec<String> {
-        self.payment_execution_details()
+        self.payment_runs()
             .await
             .into_iter()
-            .filter(|execution| &execution_order_id(execution) == order_id)
-            .map(|execution| execution.status().as_str().to_owned())
+            .filter(|run| run.order_id() == order_id)
+            .map(|run| run.status.as_str().to_owned())
             .collect()
     }
 
-    /// When each order's payment execution started and stopped, by order key.
+    /// When each order's payment run started and stopped, by order key.
     pub async fn payment_execution_times(
         &self,
     ) -> BTreeMap<String, (DateTime<Utc>, Option<DateTime<Utc>>)> {
-        let at = |t: &aws_sdk_sfn::primitives::DateTime| {
-            DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos())
-        };
-        self.payment_execution_details()
+        self.payment_runs()
             .await
             .into_iter()
-            .filter_map(|execution| {
-                let key = match execution_order_id(&execution) {
-                    Value::String(text) => text,
+            .filter_map(|run| {
+                let key = match run.order_id() {
+                    Value::String(text) => text.clone(),
                     Value::Number(number) => number.to_string(),
                     _ => return None,
                 };
-                Some((
-                    key,
-                    (
-                        at(execution.start_date())?,
-                        execution.stop_date().and_then(at),
-                    ),
-                ))
+                Some((key, (run.started, run.stopped)))
             })
             .collect()
     }
-}
-
-/// The order an execution of the payment state machine was started for (its input is the
-/// `OrderCreated` EventBridge event).
-fn execution_order_id(
-    execution: &aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput,
-) -> Value {
-    let input: Value =
-        serde_json::from_str(execution.input().unwrap_or("null")).unwrap_or_default();
-    input["detail"]["data"]["orderId"].clone()
 }

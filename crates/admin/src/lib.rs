@@ -11,6 +11,7 @@ pub mod dead_letters;
 pub mod rebuild;
 pub mod settings;
 pub mod trace;
+pub mod workflow_runs;
 
 pub use recovery_sweep::{Progress, pending, replay};
 pub use settings::{Settings, StackEnv};

@@ -374,9 +374,8 @@ impl Trace {
         let sources = trace::Sources {
             events: &stack.events(&dynamodb),
             logs: &aws_sdk_cloudwatchlogs::Client::new(&stack.aws),
-            sfn: &aws_sdk_sfn::Client::new(&stack.aws),
             lambda: &aws_sdk_lambda::Client::new(&stack.aws),
-            payment_state_machine: &stack.settings.payment_state_machine_arn,
+            payment_workflow_log_group: &stack.settings.payment_workflow_log_group,
             catch_all_log_group: &stack.settings.catch_all_log_group,
             functions: &stack.settings.functions,
         };

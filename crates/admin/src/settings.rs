@@ -69,6 +69,7 @@ pub struct Settings {
     pub event_archive_arn: String,
     // And these only the trace: where each function and the bus log.
     pub catch_all_log_group: String,
+    pub payment_workflow_log_group: String,
     /// Each function the env file names: (its service, its function name).
     pub functions: Vec<(String, String)>,
 }
@@ -111,6 +112,7 @@ impl Settings {
             event_bus_arn: var("EVENT_BUS_ARN"),
             event_archive_arn: var("EVENT_ARCHIVE_ARN"),
             catch_all_log_group: var("CATCH_ALL_LOG_GROUP_NAME"),
+            payment_workflow_log_group: var("PAYMENT_WORKFLOW_LOG_GROUP"),
             functions: FUNCTION_NAMES
                 .iter()
                 .filter_map(|(service, name)| {

@@ -8,12 +8,14 @@ use serde_json::Value;
 
 use super::journey::{Journey, Step};
 use crate::AdminError;
+use crate::workflow_runs::{self, Run, Status};
 
 /// The payment workflow as a step's place.
 const WORKFLOW: &str = "payment workflow";
-/// How long after an order's last stored event its consequences are looked for: the payment
-/// workflow retries for up to 20 minutes.
-const AFTERMATH: TimeDelta = TimeDelta::minutes(25);
+/// How long after an order's last stored event its consequences are looked for: a payment run
+/// lasts up to 5 minutes, and the recovery sweep starts another for an order left open (on AWS,
+/// RecoveryStuckAfterSeconds, 30 minutes by default, plus up to one sweep's interval).
+const AFTERMATH: TimeDelta = TimeDelta::minutes(40);
 /// How much of a log message a step shows.
 const MESSAGE_WIDTH: usize = 160;
 
@@ -21,9 +23,9 @@ const MESSAGE_WIDTH: usize = 160;
 pub struct Sources<'a> {
     pub events: &'a DynamoDbEventStore,
     pub logs: &'a aws_sdk_cloudwatchlogs::Client,
-    pub sfn: &'a aws_sdk_sfn::Client,
     pub lambda: &'a aws_sdk_lambda::Client,
-    pub payment_state_machine: &'a str,
+    /// Where the payment workflow logs its runs (empty: no workflow to trace).
+    pub payment_workflow_log_group: &'a str,
     pub catch_all_log_group: &'a str,
     /// (service, function name) of each function whose logs to read.
     pub functions: &'a [(String, String)],
@@ -63,19 +65,19 @@ pub async fn trace(sources: &Sources<'_>, order: &str) -> Result<Journey, AdminE
     )
     .await?;
     let mut published = bus_steps(&bus, &stored_ids);
-    let executions = executions_of(sources, &stored_ids, from, to).await?;
+    let runs = runs_of(sources, &stored_ids, from, to).await?;
     // A workflow's result is caused by the event that started it, and was published by it.
     for step in published.iter_mut().filter(|step| step.place == WORKFLOW) {
-        if let Some(execution) = executions
+        if let Some(run) = runs
             .iter()
-            .find(|execution| step.caused_by.as_deref() == Some(&execution.started_by))
+            .find(|run| step.caused_by.is_some() && step.caused_by.as_deref() == run.started_by())
         {
-            step.caused_by = Some(execution.step_id());
+            step.caused_by = Some(run_step_id(run));
         }
     }
     steps.extend(published);
-    for execution in &executions {
-        steps.extend(execution_steps(sources.sfn, execution).await?);
+    for run in &runs {
+        steps.extend(run_steps(run));
     }
 
     for (service, function) in sources.functions {
@@ -200,136 +202,81 @@ fn bus_steps(lines: &[Logged], stored: &HashSet<String>) -> Vec<Step> {
     steps
 }
 
-/// A payment workflow execution started by one of the order's events.
-struct Execution {
-    arn: String,
-    name: String,
-    started_by: String,
+/// The id of a run's step, which its states' steps name as their cause.
+fn run_step_id(run: &Run) -> String {
+    format!("execution/{}", run.name)
 }
 
-impl Execution {
-    /// The id of the execution's step, which its states' steps name as their cause.
-    fn step_id(&self) -> String {
-        format!("execution/{}", self.name)
-    }
-}
-
-/// The payment workflow's executions started in `from..to` by one of `events`: found by their
-/// input (EventBridge names them itself), newest first, stopping at the first one older.
-async fn executions_of(
+/// The payment workflow's runs started in `from..to` by one of `events`, found by their input
+/// (EventBridge names them itself).
+async fn runs_of(
     sources: &Sources<'_>,
     events: &HashSet<String>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<Execution>, AdminError> {
-    if sources.payment_state_machine.is_empty() {
+) -> Result<Vec<Run>, AdminError> {
+    if sources.payment_workflow_log_group.is_empty() {
         return Ok(Vec::new());
     }
-    let mut found = Vec::new();
-    let mut pages = sources
-        .sfn
-        .list_executions()
-        .state_machine_arn(sources.payment_state_machine)
-        .into_paginator()
-        .send();
-    'pages: while let Some(page) = pages.next().await {
-        let page = page.map_err(infrastructure)?;
-        for listed in page.executions() {
-            let started = sdk_time(listed.start_date());
-            if started < from {
-                break 'pages;
-            }
-            if started > to {
-                continue;
-            }
-            let described = sources
-                .sfn
-                .describe_execution()
-                .execution_arn(listed.execution_arn())
-                .send()
-                .await
-                .map_err(infrastructure)?;
-            let input: Value =
-                serde_json::from_str(described.input().unwrap_or("null")).unwrap_or_default();
-            if let Some(event) = input["detail"]["metadata"]["eventId"].as_str()
-                && events.contains(event)
-            {
-                found.push(Execution {
-                    arn: listed.execution_arn().to_owned(),
-                    name: listed.name().to_owned(),
-                    started_by: event.to_owned(),
-                });
-            }
-        }
-    }
-    Ok(found)
+    Ok(
+        workflow_runs::runs(sources.logs, sources.payment_workflow_log_group, from, to)
+            .await?
+            .into_iter()
+            .filter(|run| run.started_by().is_some_and(|event| events.contains(event)))
+            .collect(),
+    )
 }
 
-/// The execution as a step, with one step under it for each state it went through.
-async fn execution_steps(
-    sfn: &aws_sdk_sfn::Client,
-    execution: &Execution,
-) -> Result<Vec<Step>, AdminError> {
-    use aws_sdk_sfn::types::HistoryEventType as Kind;
-    let history: Vec<_> = sfn
-        .get_execution_history()
-        .execution_arn(&execution.arn)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(infrastructure)?;
-    let id = execution.step_id();
+/// The run as a step, with one step under it for each state it went through.
+fn run_steps(run: &Run) -> Vec<Step> {
+    let id = run_step_id(run);
     let mut steps = Vec::new();
     let mut entered: Option<(String, DateTime<Utc>, usize)> = None;
-    let (mut started, mut ended, mut outcome) = (None, None, "running");
-    for event in &history {
-        let at = sdk_time(event.timestamp());
-        match event.r#type() {
-            Kind::ExecutionStarted => started = Some(at),
-            Kind::ExecutionSucceeded => (ended, outcome) = (Some(at), "succeeded"),
-            Kind::ExecutionFailed => (ended, outcome) = (Some(at), "failed"),
-            Kind::ExecutionTimedOut => (ended, outcome) = (Some(at), "timed out"),
-            Kind::ExecutionAborted => (ended, outcome) = (Some(at), "aborted"),
-            Kind::TaskFailed | Kind::LambdaFunctionFailed | Kind::TaskTimedOut => {
-                if let Some((_, _, failures)) = &mut entered {
-                    *failures += 1;
-                }
-            }
-            _ => {}
+    for event in &run.events {
+        let kind = event.kind.as_str();
+        if matches!(kind, "TaskFailed" | "LambdaFunctionFailed" | "TaskTimedOut")
+            && let Some((_, _, failures)) = &mut entered
+        {
+            *failures += 1;
         }
-        if let Some(state) = event.state_entered_event_details() {
-            entered = Some((state.name().to_owned(), at, 0));
+        let name = event.details["name"].as_str().unwrap_or_default();
+        if kind.ends_with("StateEntered") {
+            entered = Some((name.to_owned(), event.at, 0));
         }
-        if let Some(state) = event.state_exited_event_details()
-            && let Some((name, since, failures)) = entered.take()
-            && name == state.name()
+        if kind.ends_with("StateExited")
+            && let Some((state, since, failures)) = entered.take()
+            && state == name
         {
             let retried = match failures {
                 0 => String::new(),
                 n => format!(", {n} failed attempts retried"),
             };
             steps.push(Step {
-                id: format!("{id}/{}-{name}", steps.len()),
+                id: format!("{id}/{}-{state}", steps.len()),
                 caused_by: Some(id.clone()),
                 at: since,
-                took: Some(at - since),
+                took: Some(event.at - since),
                 place: WORKFLOW.into(),
-                what: format!("state {name}{retried}"),
+                what: format!("state {state}{retried}"),
             });
         }
     }
-    let started = started.unwrap_or_default();
+    let outcome = match run.status {
+        Status::Running => "running",
+        Status::Succeeded => "succeeded",
+        Status::Failed => "failed",
+        Status::TimedOut => "timed out",
+        Status::Aborted => "aborted",
+    };
     steps.push(Step {
         id: id.clone(),
-        caused_by: Some(execution.started_by.clone()),
-        at: started,
-        took: ended.map(|ended| ended - started),
+        caused_by: run.started_by().map(str::to_owned),
+        at: run.started,
+        took: run.stopped.map(|stopped| stopped - run.started),
         place: WORKFLOW.into(),
-        what: format!("execution {} {outcome}", execution.name),
+        what: format!("execution {} {outcome}", run.name),
     });
-    Ok(steps)
+    steps
 }
 
 /// One invocation's lines as a step: when it logged first, for how long, and what, under the
@@ -483,10 +430,6 @@ pub async fn log_group_of(
         .and_then(|logging| logging.log_group())
         .map(str::to_owned)
         .unwrap_or_else(|| format!("/aws/lambda/{function}")))
-}
-
-fn sdk_time(time: &aws_sdk_sfn::primitives::DateTime) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(time.to_millis().unwrap_or_default()).unwrap_or_default()
 }
 
 fn infrastructure(error: impl std::error::Error + Send + Sync + 'static) -> AdminError {
