@@ -14,6 +14,7 @@ class HostRuntimeExecutorPlugin(RuntimeExecutorPlugin):
             stepfunctions_definition,
             stepfunctions_jsonpath,
             stepfunctions_lambda_errors,
+            stepfunctions_logs,
         )
         from localstack_host_lambda.executor import HostRuntimeExecutor
 
@@ -23,5 +24,6 @@ class HostRuntimeExecutorPlugin(RuntimeExecutorPlugin):
         stepfunctions_definition.apply()
         stepfunctions_jsonpath.apply()
         stepfunctions_lambda_errors.apply()
+        stepfunctions_logs.apply()
 
         return HostRuntimeExecutor

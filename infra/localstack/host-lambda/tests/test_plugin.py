@@ -1,6 +1,6 @@
-"""The plugin: loading the executor also applies the five patches to LocalStack (API Gateway
+"""The plugin: loading the executor also applies the six patches to LocalStack (API Gateway
 bodies, the AWS call counter, Step Functions definitions and JSONPaths, Step Functions' Lambda
-connection errors), each
+connection errors, Step Functions' log batches), each
 where LocalStack looks for it, and each says so in LocalStack's log, once. Run as the other tests of this folder
 (their docstrings say how), with LocalStack's Python.
 
@@ -45,6 +45,7 @@ PROBE = textwrap.dedent(
     from localstack.services.edge import ROUTER
     from localstack.services.events.target import TargetSender
     from localstack.services.stepfunctions.asl.eval.event.event_manager import EventManager
+    from localstack.services.stepfunctions.asl.eval.event.logging import CloudWatchLoggingSession
 
     print(json.dumps({
         "executor": f"{executor.__module__}.{executor.__name__}",
@@ -61,6 +62,9 @@ PROBE = textwrap.dedent(
             "stepfunctions_definition": ExecutionWorker._get_evaluation_entrypoint.__module__,
             "stepfunctions_jsonpath": [hasattr(f, "cache_info") for f in (json_path.parse, result_path.parse)],
             "stepfunctions_lambda_errors": state_task_service_lambda.StateTaskServiceLambda._from_error.__module__,
+            "stepfunctions_logs": [
+                m.__module__ for m in (CloudWatchLoggingSession.publish_history_log, ExecutionWorker._execution_logic)
+            ],
         },
         "log": [r for r in records if r[0].startswith("localstack_host_lambda")],
     }))
@@ -82,7 +86,7 @@ class Loading(unittest.TestCase):
     def test_loading_gives_the_host_executor(self):
         self.assertEqual(self.loaded["executor"], "localstack_host_lambda.executor.HostRuntimeExecutor")
 
-    def test_loading_applies_the_five_patches_where_localstack_looks_for_them(self):
+    def test_loading_applies_the_six_patches_where_localstack_looks_for_them(self):
         patched = self.loaded["patched"]
         self.assertEqual(patched["apigateway_body"], ["localstack_host_lambda.apigateway_body"] * 2)
         self.assertEqual(
@@ -97,6 +101,7 @@ class Loading(unittest.TestCase):
         self.assertEqual(patched["stepfunctions_definition"], "localstack_host_lambda.stepfunctions_definition")
         self.assertEqual(patched["stepfunctions_jsonpath"], [True, True])
         self.assertEqual(patched["stepfunctions_lambda_errors"], "localstack_host_lambda.stepfunctions_lambda_errors")
+        self.assertEqual(patched["stepfunctions_logs"], ["localstack_host_lambda.stepfunctions_logs"] * 2)
 
     def test_each_patch_says_once_in_localstacks_log_that_it_is_active(self):
         # Whoever reads LocalStack's log must know that its behaviour here is not LocalStack's own.
@@ -109,6 +114,7 @@ class Loading(unittest.TestCase):
                 ("localstack_host_lambda.stepfunctions_definition", "INFO"),
                 ("localstack_host_lambda.stepfunctions_jsonpath", "INFO"),
                 ("localstack_host_lambda.stepfunctions_lambda_errors", "INFO"),
+                ("localstack_host_lambda.stepfunctions_logs", "INFO"),
             ],
         )
         for _, _, message in log:

@@ -15,90 +15,23 @@ responses (the Step Functions Local mock config), so nothing is called.
 
 import contextlib
 import json
-import pathlib
 import re
-import threading
 import unittest
 import uuid
 from types import SimpleNamespace
 from unittest import mock
 
-from localstack.aws.api.stepfunctions import StateMachineType
 from localstack.services.stepfunctions.asl.component import eval_component
 from localstack.services.stepfunctions.asl.component.common.retry.max_attempts_decl import (
     MaxAttemptsDecl,
     MaxAttemptsOutcome,
 )
-from localstack.services.stepfunctions.asl.eval.evaluation_details import (
-    AWSExecutionDetails,
-    EvaluationDetails,
-    ExecutionDetails,
-    StateMachineDetails,
-)
 from localstack.services.stepfunctions.asl.eval.program_state import ProgramEnded
 from localstack.services.stepfunctions.asl.parse.asl_parser import AmazonStateLanguageParser
-from localstack.services.stepfunctions.backend.execution_worker import ExecutionWorker, SyncExecutionWorker
-from localstack.services.stepfunctions.local_mocking.mock_config import (
-    LocalMockedResponseReturn,
-    LocalMockTestCase,
-    StateMockedResponses,
-)
+from localstack.services.stepfunctions.backend.execution_worker import ExecutionWorker
 from localstack_host_lambda import stepfunctions_definition
 
-ACCOUNT, REGION = "000000000000", "us-east-1"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/payment"
-PAYMENT = (
-    (pathlib.Path(__file__).parents[4] / "infra/statemachines/payment.asl.json")
-    .read_text()
-    .replace("${FraudThreshold}", "1000")
-    .replace("${EventBusName}", "orders")
-    .replace("${PaymentFunctionArn}", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:payment")
-)
-
-
-def order_created(order_id, amount, currency="EUR"):
-    data = {"orderId": order_id, "amount": amount, "currency": currency, "items": [{"sku": "a", "qty": 1}]}
-    if currency is None:
-        del data["currency"]
-    metadata = {"eventId": f"e-{order_id}", "eventType": "OrderCreated", "eventVersion": 2, "correlationId": f"c-{order_id}"}
-    return {"detail-type": "OrderCreated", "source": "order-service", "detail": {"metadata": metadata, "data": data}}
-
-
-def returns(state, payload):
-    return StateMockedResponses(state, f"{state}Ok", [LocalMockedResponseReturn(0, 0, payload)])
-
-
-PUT_EVENTS = {"Entries": [{"EventId": "bus-1"}], "FailedEntryCount": 0}
-MOCKS = LocalMockTestCase(
-    "payment",
-    "HappyPath",
-    [
-        returns("Charge", {"StatusCode": 200, "Payload": {"paymentId": "p-1"}}),
-        returns("PublishPaymentSucceeded", PUT_EVENTS),
-        returns("PublishPaymentFailed", PUT_EVENTS),
-    ],
-)
-
-
-def worker(definition, execution_input=None):
-    name = uuid.uuid4().hex
-    details = EvaluationDetails(
-        aws_execution_details=AWSExecutionDetails(account=ACCOUNT, region=REGION, role_arn=ROLE),
-        execution_details=ExecutionDetails(
-            arn=f"arn:aws:states:{REGION}:{ACCOUNT}:execution:payment:{name}",
-            name=name,
-            role_arn=ROLE,
-            inpt=execution_input,
-            start_time="2026-03-01T10:00:00Z",
-        ),
-        state_machine_details=StateMachineDetails(
-            arn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:payment",
-            name="payment",
-            typ=StateMachineType.STANDARD,
-            definition=definition,
-        ),
-    )
-    return SyncExecutionWorker(details, mock.Mock(), None, {}, local_mock_test_case=MOCKS)
+from helpers import PAYMENT, at_once, order_created, worker
 
 
 def run(execution_input, definition=PAYMENT):
@@ -202,20 +135,9 @@ class CachedDefinitionsRunAsLocalStackRunsThem(unittest.TestCase):
 
     def test_executions_running_at_once_share_a_parsed_definition_safely(self):
         definition = fresh(PAYMENT)
-        results, errors = {}, []
-
-        def execution(n):
-            try:
-                results[n] = run(order_created(str(n), 500 * n, currency=None if n % 3 == 0 else "EUR"), definition)
-            except Exception as e:  # surfaced by the assertion below
-                errors.append(e)
-
-        threads = [threading.Thread(target=execution, args=(n,)) for n in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        self.assertEqual(errors, [])
+        results = at_once(
+            lambda n: run(order_created(str(n), 500 * n, currency=None if n % 3 == 0 else "EUR"), definition)
+        )
         self.assertEqual(sorted(results), list(range(8)))
         for n, (ended, [entry], _) in results.items():
             with self.subTest(n=n):

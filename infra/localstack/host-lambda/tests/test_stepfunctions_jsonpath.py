@@ -11,7 +11,6 @@ or this file alone:
 
 import contextlib
 import copy
-import threading
 import unittest
 import uuid
 from types import SimpleNamespace
@@ -26,6 +25,8 @@ from localstack.services.stepfunctions.asl.component.common.path.result_path imp
 from localstack.services.stepfunctions.asl.utils import json_path
 from localstack.services.stepfunctions.asl.utils.json_path import NoSuchJsonPathError, extract_json
 from localstack_host_lambda import stepfunctions_jsonpath
+
+from helpers import at_once
 
 # What the payment workflow (infra/statemachines/payment.asl.json) sees: an OrderCreated event from
 # EventBridge, with what its earlier states added (settings, the Lambda task's result).
@@ -199,20 +200,7 @@ class CachedPathsEvaluateAsLocalStackDoes(unittest.TestCase):
     def test_executions_running_at_once_share_a_parsed_path_safely(self):
         path, _ = fresh("$.detail.data.amount", None)
         key = path.split(".")[1]
-        results, errors = {}, []
-
-        def execution(n):
-            try:
-                results[n] = [extract_json(path, {key: {"detail": {"data": {"amount": n}}}}) for _ in range(20)]
-            except Exception as e:  # surfaced by the assertion below
-                errors.append(e)
-
-        threads = [threading.Thread(target=execution, args=(n,)) for n in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        self.assertEqual(errors, [])
+        results = at_once(lambda n: [extract_json(path, {key: {"detail": {"data": {"amount": n}}}}) for _ in range(20)])
         self.assertEqual(results, {n: [n] * 20 for n in range(8)})
 
 
