@@ -280,6 +280,12 @@ def first_ceiling(all_hops, skip=()):
     return min((h for h in all_hops if h.on_path and h.name not in skip), key=lambda h: h.rate)
 
 
+def headline_ceilings(all_hops):
+    """The first ceiling as deployed, with the stage's throttle raised, and on a stack just deployed."""
+    return (first_ceiling(all_hops), first_ceiling(all_hops, skip={"API Gateway stage throttle"}),
+            first_ceiling(on_a_new_stack(all_hops)))
+
+
 def saturated(all_hops, rate):
     return [h.name for h in all_hops if h.rate < rate]
 
@@ -329,9 +335,7 @@ def markdown(measured, template, rates=(1_000, 5_000), sale=(5_000, 60)):
         lines.append(f"| {h.name}{'' if h.on_path else ' (not on the order path)'} | {rate_text(h.rate)} | "
                      f"{rate_text(h.new_stack_rate) if h.new_stack_rate is not None else ''} | "
                      f"{rate_text(h.burst) if h.burst else ''} | {h.quota} | {h.waits} |")
-    first = first_ceiling(all_hops)
-    account = first_ceiling(all_hops, skip={"API Gateway stage throttle"})
-    new_stack = first_ceiling(on_a_new_stack(all_hops))
+    first, account, new_stack = headline_ceilings(all_hops)
     lines += ["", f"First ceiling: **{first.name}, {rate_text(first.rate)} orders/s**; with the stage throttle raised, "
                   f"**{account.name}, {rate_text(account.rate)} orders/s**. On a stack just deployed, until its tables "
                   f"have seen traffic (each doubles what it serves at once within "

@@ -45,11 +45,8 @@ def side_by_side(ours, demo, before=None):
 
 def ceilings(measured, template):
     """The capacity model's three headline ceilings, as text."""
-    all_hops = capacity.hops(measured, template)
-    text = lambda hop: f"{hop.name}, {capacity.rate_text(hop.rate)} orders/s"
-    return (text(capacity.first_ceiling(all_hops)),
-            text(capacity.first_ceiling(all_hops, skip={"API Gateway stage throttle"})),
-            text(capacity.first_ceiling(capacity.on_a_new_stack(all_hops))))
+    return tuple(f"{hop.name}, {capacity.rate_text(hop.rate)} orders/s"
+                 for hop in capacity.headline_ceilings(capacity.hops(measured, template)))
 
 
 def before_and_after(before, after):

@@ -106,3 +106,12 @@ def worker(definition, execution_input=None, logging_session=None, name=None, ty
         ),
     )
     return SyncExecutionWorker(details, mock.Mock(), logging_session, {}, local_mock_test_case=MOCKS)
+
+
+def assert_applied_once(test, patch, owner, attribute):
+    """`patch.apply()` twice leaves `owner.attribute` as the first call made it: the patch's own."""
+    patch.apply()
+    patched = getattr(owner, attribute)
+    patch.apply()
+    test.assertIs(getattr(owner, attribute), patched)
+    test.assertEqual(patched.__module__, patch.__name__)

@@ -31,7 +31,7 @@ from localstack.services.stepfunctions.asl.parse.asl_parser import AmazonStateLa
 from localstack.services.stepfunctions.backend.execution_worker import ExecutionWorker
 from localstack_host_lambda import stepfunctions_definition
 
-from helpers import PAYMENT, at_once, order_created, worker
+from helpers import PAYMENT, assert_applied_once, at_once, order_created, worker
 
 
 def run(execution_input, definition=PAYMENT):
@@ -169,11 +169,7 @@ class CachedDefinitionsRunAsLocalStackRunsThem(unittest.TestCase):
 
 class Applying(unittest.TestCase):
     def test_applying_twice_patches_once(self):
-        stepfunctions_definition.apply()
-        patched = ExecutionWorker._get_evaluation_entrypoint
-        stepfunctions_definition.apply()
-        self.assertIs(ExecutionWorker._get_evaluation_entrypoint, patched)
-        self.assertEqual(patched.__module__, "localstack_host_lambda.stepfunctions_definition")
+        assert_applied_once(self, stepfunctions_definition, ExecutionWorker, "_get_evaluation_entrypoint")
 
 
 if __name__ == "__main__":

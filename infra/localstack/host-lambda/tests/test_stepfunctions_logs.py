@@ -35,7 +35,7 @@ from localstack.services.stepfunctions.asl.eval.program_state import ProgramEnde
 from localstack.services.stepfunctions.asl.utils.encoding import to_json_str
 from localstack_host_lambda import stepfunctions_logs
 
-from helpers import ACCOUNT, PAYMENT, REGION, at_once, execution_arn, order_created, worker
+from helpers import ACCOUNT, PAYMENT, REGION, assert_applied_once, at_once, execution_arn, order_created, worker
 
 GROUP = "/aws/vendedlogs/states/payment"
 
@@ -293,11 +293,7 @@ class ASessionBatches(unittest.TestCase):
 
 class Applying(unittest.TestCase):
     def test_applying_twice_patches_once(self):
-        stepfunctions_logs.apply()
-        patched = CloudWatchLoggingSession.publish_history_log
-        stepfunctions_logs.apply()
-        self.assertIs(CloudWatchLoggingSession.publish_history_log, patched)
-        self.assertEqual(patched.__module__, "localstack_host_lambda.stepfunctions_logs")
+        assert_applied_once(self, stepfunctions_logs, CloudWatchLoggingSession, "publish_history_log")
 
 
 if __name__ == "__main__":
