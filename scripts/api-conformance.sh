@@ -12,9 +12,9 @@
 # credentials e2e.sh does); ignored_auth checks, once per operation that declares its security,
 # that the same request without the token, or with a made-up one, is refused.
 #
-#   scripts/api-conformance.sh [--examples N] [--seed S]
-#     --examples N  test cases per operation and phase (default 60; scripts/test.sh --long: 1000)
-#     --seed S      the random seed (default 20261130): the same seed tries the same requests
+# Usage: scripts/api-conformance.sh [--examples N] [--seed S]
+#   --examples N  test cases per operation and phase (default 60; scripts/test.sh --long: 1000)
+#   --seed S      the random seed (default 20261130): the same seed tries the same requests
 set -euo pipefail
 LOG_TAG=api
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -22,10 +22,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 examples=60 seed=20261130
 while [[ $# -gt 0 ]]; do
     case "$1" in
-        --examples) examples="$2"; shift ;;
-        --seed) seed="$2"; shift ;;
+        --examples) need_value "a number of test cases" "$@"; examples="$2"; shift ;;
+        --seed) need_value "a number" "$@"; seed="$2"; shift ;;
         -h | --help) usage; exit 0 ;;
-        *) die "unknown option $1" ;;
+        *) unknown_option "$1" ;;
     esac
     shift
 done

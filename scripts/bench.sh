@@ -2,18 +2,17 @@
 # The benchmarks, all of them, into one report (target/bench/report.md; BENCHMARKS.md keeps the
 # latest full one). Needs the local stack up (scripts/local-up.sh).
 #
-#   scripts/bench.sh           full run (about 30 minutes on 2 cores): domain and outbox benches;
-#                              release builds for arm64 (sizes) and for this machine (redeployed
-#                              to the local stack); init time, warm latency and peak memory of
-#                              every function beside a hello-world baseline; orders through the
-#                              whole flow at 4/s (what the local stack sustains here) and at 20/s
-#                              (the target) for 60 s each, with the CPU time of every process and
-#                              a profile of LocalStack. Rewrites the measured part of BENCHMARKS.md.
-#   scripts/bench.sh --quick   every benchmark briefly, with the debug build the local stack runs
-#                              (the criterion benches too, which are slow to build optimised), so
-#                              that they cannot rot (scripts/test.sh runs this).
-#                              Figures from it mean nothing; nothing is compared with a target in
-#                              either mode.
+# Usage: scripts/bench.sh [--quick]
+#   (none)    full run (about 30 minutes on 2 cores): domain and outbox benches; release builds for
+#             arm64 (sizes) and for this machine (redeployed to the local stack); init time, warm
+#             latency and peak memory of every function beside a hello-world baseline; orders
+#             through the whole flow at 4/s (what the local stack sustains here) and at 20/s (the
+#             target) for 60 s each, with the CPU time of every process and a profile of
+#             LocalStack. Rewrites the measured part of BENCHMARKS.md.
+#   --quick   every benchmark briefly, with the debug build the local stack runs (the criterion
+#             benches too, which are slow to build optimised), so that they cannot rot
+#             (scripts/test.sh runs this). Figures from it mean nothing; nothing is compared with
+#             a target in either mode.
 # Either mode fails, after writing its report, if an order of a load run was lost, stuck, refused,
 # cancelled or ended twice (load-generator's promises).
 set -euo pipefail
@@ -25,7 +24,7 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         --quick) quick=1 ;;
         -h | --help) usage; exit 0 ;;
-        *) die "unknown option $1" ;;
+        *) unknown_option "$1" ;;
     esac
     shift
 done

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Builds every function once with cargo lambda, into target/lambda/<function>/bootstrap.
+# Builds every function once with cargo lambda, into target/lambda/<function>/bootstrap: by
+# default a debug build for this machine's architecture (the local stack's).
 #
-#   scripts/build.sh                 debug build for this machine's architecture (local stack)
-#   scripts/build.sh --release       release build (the profile in Cargo.toml)
-#   scripts/build.sh --arch arm64    for AWS Graviton (cross-compiled with zig); or x86_64
-#   scripts/build.sh --with-baseline also hello-lambda, the smallest function: the baseline the
-#                                    benchmarks compare every function with (scripts/bench.sh)
-#   scripts/build.sh --test-hooks    with the test suites' hooks (cargo feature test-hooks: the
-#                                    injected faults, the simulated payment outage): the local
-#                                    stack's build only; what goes to AWS never has them
+# Usage: scripts/build.sh [--release] [--arch arm64|x86_64] [--with-baseline] [--test-hooks]
+#   --release            release build (the profile in Cargo.toml)
+#   --arch arm64|x86_64  arm64 for AWS Graviton (cross-compiled with zig); default: this machine's
+#   --with-baseline      also hello-lambda, the smallest function: the baseline the benchmarks
+#                        compare every function with (scripts/bench.sh)
+#   --test-hooks         with the test suites' hooks (cargo feature test-hooks: the injected
+#                        faults, the simulated payment outage): the local stack's build only; what
+#                        goes to AWS never has them
 set -euo pipefail
 LOG_TAG=build
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -16,18 +17,19 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 release=()
 baseline=0
 features=()
-arch="$(host_architecture)"
+arch=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --release) release=(--release) ;;
-        --arch) arch="${2:?--arch needs arm64 or x86_64}"; shift ;;
+        --arch) need_value "arm64 or x86_64" "$@"; arch="$2"; shift ;;
         --with-baseline) baseline=1 ;;
         --test-hooks) features=(--features "$TEST_HOOK_FEATURES") ;;
         -h | --help) usage; exit 0 ;;
-        *) die "unknown option $1" ;;
+        *) unknown_option "$1" ;;
     esac
     shift
 done
+arch="${arch:-$(host_architecture)}"
 case "$arch" in
     arm64) target=aarch64-unknown-linux-gnu ;;
     x86_64) target=x86_64-unknown-linux-gnu ;;

@@ -3,8 +3,8 @@
 # stack. Builds every function once (release, arm64 for AWS Graviton by default), uploads the
 # zips, creates or updates the stack, and prints its outputs, the API's URL first, and what to try.
 #
-#   scripts/deploy.sh [options]              to AWS, with the credentials of your environment
-#   scripts/deploy.sh --local [options]      to LocalStack at http://127.0.0.1:4566
+# Usage: scripts/deploy.sh [options]              to AWS, with the credentials of your environment
+#        scripts/deploy.sh --local [options]      to LocalStack at http://127.0.0.1:4566
 #
 #   --stack-name NAME        default eda-demo
 #   --region REGION          default $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1
@@ -47,38 +47,34 @@ extra=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --local) local_stack=1 ;;
-        --stack-name) stack_name="${2:?--stack-name needs a name}"; shift ;;
-        --region) region="${2:?--region needs a region}"; shift ;;
-        --email) email="${2:?--email needs an address}"; shift ;;
-        --fraud-threshold) fraud_threshold="${2:?--fraud-threshold needs a number}"; shift ;;
+        --stack-name) need_value "a stack name" "$@"; stack_name="$2"; shift ;;
+        --region) need_value "a region" "$@"; region="$2"; shift ;;
+        --email) need_value "an address" "$@"; email="$2"; shift ;;
+        --fraud-threshold) need_value "an amount" "$@"; fraud_threshold="$2"; shift ;;
         --simulated-outage-customer)
-            [[ $# -ge 2 ]] || die "--simulated-outage-customer needs a customer id (or '' for none)"
+            need_value_or_empty "a customer id, or '' for none" "$@"
             outage_customer="$2"
             shift
             ;;
-        --arch) arch="${2:?--arch needs arm64 or x86_64}"; shift ;;
-        --oidc-issuer | --oidc-audience | --oidc-jwks-url)
-            [[ $# -ge 2 ]] || die "$1 needs a value (or '' for none)"
-            case "$1" in
-                --oidc-issuer) oidc_issuer="$2" ;;
-                --oidc-audience) oidc_audience="$2" ;;
-                --oidc-jwks-url) oidc_jwks_url="$2" ;;
-            esac
-            shift
-            ;;
+        --arch) need_value "arm64 or x86_64" "$@"; arch="$2"; shift ;;
+        --oidc-issuer) need_value_or_empty "an issuer URL, or '' for none" "$@"; oidc_issuer="$2"; shift ;;
+        --oidc-audience) need_value_or_empty "a client id" "$@"; oidc_audience="$2"; shift ;;
+        --oidc-jwks-url) need_value_or_empty "a URL" "$@"; oidc_jwks_url="$2"; shift ;;
         --order-api-max-concurrency)
-            order_api_max_concurrency="${2:?--order-api-max-concurrency needs a number (0: none)}"
+            need_value "a number, 0 for none" "$@"
+            order_api_max_concurrency="$2"
             shift
             ;;
         --api-gateway-account-role)
-            account_role="${2:?--api-gateway-account-role needs auto, create or existing}"
+            need_value "auto, create or existing" "$@"
+            account_role="$2"
             shift
             ;;
-        --parameter) extra+=(--parameter "${2:?--parameter needs KEY=VALUE}"); shift ;;
+        --parameter) need_value "KEY=VALUE" "$@"; extra+=(--parameter "$2"); shift ;;
         --debug) profile=() ;;
         --skip-build) build=0 ;;
         -h | --help) usage; exit 0 ;;
-        *) die "unknown option $1 (see --help)" ;;
+        *) unknown_option "$1" ;;
     esac
     shift
 done

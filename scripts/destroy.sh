@@ -9,9 +9,12 @@
 # which cannot create tables of those names while they are there: deploy under another name,
 # import the kept tables into the new stack (README "Data that survives"), or delete them.
 #
-#   scripts/destroy.sh [--stack-name eda-demo] [--region REGION] [--yes] [--delete-retained-tables]
-#   scripts/destroy.sh --local [--delete-retained-tables]
-#
+# Usage: scripts/destroy.sh [--stack-name NAME] [--region REGION] [--yes] [--delete-retained-tables]
+#        scripts/destroy.sh --local [--delete-retained-tables]
+#   --local                   the local stack's (LocalStack at http://127.0.0.1:4566)
+#   --stack-name NAME         default eda-demo
+#   --region REGION           default $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1
+#   --yes                     AWS: do not ask to type the stack's name first
 #   --delete-retained-tables  also delete the kept tables and every order and payment in them, for
 #                             good: turns their deletion protection off, then deletes them (also
 #                             when the stack itself is already gone). On AWS it asks you to type
@@ -24,12 +27,12 @@ local_stack=0 stack_name="$LOCAL_STACK_NAME" region="" yes=0 delete_kept=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --local) local_stack=1 ;;
-        --stack-name) stack_name="${2:?--stack-name needs a name}"; shift ;;
-        --region) region="${2:?--region needs a region}"; shift ;;
+        --stack-name) need_value "a stack name" "$@"; stack_name="$2"; shift ;;
+        --region) need_value "a region" "$@"; region="$2"; shift ;;
         --yes) yes=1 ;;
         --delete-retained-tables) delete_kept=(--delete-retained-tables) ;;
         -h | --help) usage; exit 0 ;;
-        *) die "unknown option $1 (see --help)" ;;
+        *) unknown_option "$1" ;;
     esac
     shift
 done

@@ -3,6 +3,10 @@
 # .local/stack.env) or any deployment's, e.g.  API=https://abc.execute-api.eu-west-1.amazonaws.com/prod scripts/e2e.sh
 # Prints each check; exits non-zero on the first failure.
 #
+# Usage: scripts/e2e.sh           (no options; these variables of the environment)
+#   API           the API's base URL (default: the local stack's, from .local/stack.env)
+#   FLOW_TIMEOUT  seconds an order may take to get through the flow (default 90)
+#
 # Every order route needs a token: it gets its customers' (and an operator's) from
 # scripts/token.sh, from the local issuer on the local stack (.local/issuer/, or the folder
 # $EDA_LOCAL_ISSUER names), and with `token.sh --aws` from the stack's Cognito user pool on AWS
@@ -20,12 +24,7 @@ set -euo pipefail
 LOG_TAG=e2e
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-while [[ $# -gt 0 ]]; do
-    case "$1" in
-        -h | --help) usage; exit 0 ;;
-        *) die "unknown option $1 (see --help)" ;;
-    esac
-done
+no_options "$@"
 if [[ -z "${API:-}" ]]; then
     [[ -f "$STACK_ENV" ]] || die "API is not set and $STACK_ENV does not exist: run scripts/local-up.sh first"
     API="$(sed -n 's/^API=//p' "$STACK_ENV")"

@@ -4,9 +4,9 @@
 # for a while with libFuzzer and AddressSanitizer, from the seeds in tests/fuzz/seeds and the
 # sample events in events/samples; any panic or failed invariant stops it with the input saved.
 #
-#   scripts/fuzz.sh [--seconds N] [TARGET...]
-#     --seconds N  per target (default 20, as scripts/test.sh runs it; --long gives 300)
-#     TARGET       new_order, api_request, event_detail, stream_batch (default: all)
+# Usage: scripts/fuzz.sh [--seconds N] [TARGET...]
+#   --seconds N  per target (default 20, as scripts/test.sh runs it; --long gives 300)
+#   TARGET       new_order, api_request, event_detail, stream_batch (default: all)
 #
 # cargo-fuzz needs a nightly compiler's flags (-Zsanitizer and friends); the machine has one
 # stable toolchain, so RUSTC_BOOTSTRAP=1 lets it accept them. Nothing else is built that way.
@@ -18,9 +18,9 @@ CARGO_FUZZ_VERSION=0.13.2
 seconds=20 targets=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
-        --seconds) seconds="$2"; shift ;;
+        --seconds) need_value "a number of seconds" "$@"; seconds="$2"; shift ;;
         -h | --help) usage; exit 0 ;;
-        -*) die "unknown option $1" ;;
+        -*) unknown_option "$1" ;;
         *) targets+=("$1") ;;
     esac
     shift

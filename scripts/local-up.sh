@@ -7,15 +7,15 @@
 # places an order with a token of scripts/token.sh. Running it again redeploys the current code
 # (and keeps the issuer's key, so tokens made before stay valid).
 #
-#   scripts/local-up.sh [--release] [--external] [--lambda-concurrency N]
-#     --release   build the functions with the release profile
-#     --external  use a LocalStack that is already running at http://127.0.0.1:4566 (for example
-#                 the Docker container); nothing of LocalStack is installed or started
-#     --lambda-concurrency N
-#                 cap the Lambda concurrency of LocalStack's whole account at N (at least 34: the
-#                 stack reserves 24, 10 stay unreserved), so that under an overload it throttles
-#                 instead of starting function processes and threads until it falls over
-#                 (BENCHMARKS.md: the 20 orders/s run). LocalStack must not be running yet.
+# Usage: scripts/local-up.sh [--release] [--external] [--lambda-concurrency N]
+#   --release   build the functions with the release profile
+#   --external  use a LocalStack that is already running at http://127.0.0.1:4566 (for example
+#               the Docker container); nothing of LocalStack is installed or started
+#   --lambda-concurrency N
+#               cap the Lambda concurrency of LocalStack's whole account at N (at least 34: the
+#               stack reserves 24, 10 stay unreserved), so that under an overload it throttles
+#               instead of starting function processes and threads until it falls over
+#               (BENCHMARKS.md: the 20 orders/s run). LocalStack must not be running yet.
 set -euo pipefail
 LOG_TAG=local-up
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -27,15 +27,16 @@ while [[ $# -gt 0 ]]; do
         --release) build_flags=() ;;
         --external) external=1 ;;
         --lambda-concurrency)
-            shift
-            lambda_concurrency="${1:-}"
             # LocalStack, like AWS, keeps some concurrency unreserved; ours is set to 10.
             need=$((LOCAL_PAYMENT_MAX_CONCURRENCY + 2 * LOCAL_STREAM_CONSUMER_CONCURRENCY + 10))
+            need_value "a number of at least $need" "$@"
+            lambda_concurrency="$2"
             [[ "$lambda_concurrency" =~ ^[0-9]+$ ]] && ((lambda_concurrency >= need)) \
                 || die "--lambda-concurrency needs a number of at least $need, not '$lambda_concurrency'"
+            shift
             ;;
         -h | --help) usage; exit 0 ;;
-        *) die "unknown option $1" ;;
+        *) unknown_option "$1" ;;
     esac
     shift
 done

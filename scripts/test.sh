@@ -3,15 +3,17 @@
 # (LocalStack in host mode) with the end-to-end suites against it: the Rust suite under tests/
 # and the curl checks of scripts/e2e.sh. Stops what it started, whatever happens.
 #
-#   scripts/test.sh [--no-e2e] [--release] [--long]
-#     --release  also build every function for AWS (release, arm64) and check the artifacts (arm64,
-#                no test hooks, sizes), then redeploy the local stack, as on AWS, with no simulated
-#                payment outage (scripts/deploy.sh --local --simulated-outage-customer ''), and run
-#                the curl checks against it as a user checks a deployment on AWS: given the API's
-#                URL only, from a copy of the tree without .local/. Slow on 2 cores (a release
-#                build); CI sets it.
-#     --long     the hostile-input checks at length: 300 s per fuzz target instead of 20, and
-#                1,000 schemathesis cases per API operation and phase instead of 60.
+# Usage: scripts/test.sh [--no-e2e] [--release] [--long]
+#   --no-e2e   no local stack: the checks and tests up to fuzzing only (nothing of LocalStack is
+#              installed or started); with --release, the arm64 build for AWS is still checked
+#   --release  also build every function for AWS (release, arm64) and check the artifacts (arm64,
+#              no test hooks, sizes), then redeploy the local stack, as on AWS, with no simulated
+#              payment outage (scripts/deploy.sh --local --simulated-outage-customer ''), and run
+#              the curl checks against it as a user checks a deployment on AWS: given the API's
+#              URL only, from a copy of the tree without .local/. Slow on 2 cores (a release
+#              build); CI sets it.
+#   --long     the hostile-input checks at length: 300 s per fuzz target instead of 20, and
+#              1,000 schemathesis cases per API operation and phase instead of 60.
 set -euo pipefail
 LOG_TAG=test
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -23,7 +25,7 @@ while [[ $# -gt 0 ]]; do
         --release) release=1 ;;
         --long) fuzz_seconds=300 api_examples=1000 ;;
         -h | --help) usage; exit 0 ;;
-        *) die "unknown option $1" ;;
+        *) unknown_option "$1" ;;
     esac
     shift
 done

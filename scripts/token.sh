@@ -5,8 +5,8 @@
 #     TOKEN=$(scripts/token.sh alice)
 #     curl -H "Authorization: Bearer $TOKEN" "$API/orders/101"
 #
-#   scripts/token.sh [options] CUSTOMER          the local stack's issuer signs it (the default)
-#   scripts/token.sh --aws [options] CUSTOMER    a stack on AWS: its Cognito user pool signs CUSTOMER in
+# Usage: scripts/token.sh [options] CUSTOMER        the local stack's issuer signs it (the default)
+#        scripts/token.sh --aws [options] CUSTOMER  a stack on AWS: its Cognito user pool signs CUSTOMER in
 #
 # The local stack: signed (ES256) with the local issuer's key, which scripts/local-up.sh makes in
 # .local/issuer/ (or the folder $EDA_LOCAL_ISSUER names). The customer id is CUSTOMER (the sub).
@@ -36,21 +36,19 @@ aws=0 stack_name="" region="" operator=() local_only=() customer=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --aws) aws=1 ;;
-        --stack-name) stack_name="${2:?--stack-name needs a name}"; shift ;;
-        --region) region="${2:?--region needs a region}"; shift ;;
+        --stack-name) need_value "a stack name" "$@"; stack_name="$2"; shift ;;
+        --region) need_value "a region" "$@"; region="$2"; shift ;;
         --operator) operator=(--operator) ;;
         --lifetime | --not-before)
-            [[ "${2:-}" =~ ^-?[0-9]+$ ]] || die "$1 needs a number of seconds, not '${2:-}'"
+            need_value "a number of seconds" "$@"
+            [[ "$2" =~ ^-?[0-9]+$ ]] || die "$1 needs a number of seconds, not '$2'"
             local_only+=("$1" "$2")
             shift
             ;;
-        --audience | --issuer)
-            [[ -n "${2:-}" ]] || die "$1 needs a value"
-            local_only+=("$1" "$2")
-            shift
-            ;;
+        --audience) need_value "an audience" "$@"; local_only+=("$1" "$2"); shift ;;
+        --issuer) need_value "an issuer" "$@"; local_only+=("$1" "$2"); shift ;;
         -h | --help) usage; exit 0 ;;
-        -*) die "unknown option $1 (see --help)" ;;
+        -*) unknown_option "$1" ;;
         *)
             [[ -z "$customer" ]] || die "one customer only ($customer, then $1)"
             customer="$1"

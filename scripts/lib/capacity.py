@@ -8,6 +8,7 @@ and a dead-letter queue, and the check fails when one has none.
   capacity.py MEASURED.json infra/template.yaml [--markdown]
 """
 
+import argparse
 import math
 import sys
 from collections import namedtuple
@@ -362,12 +363,14 @@ def main(argv=None):
     import json
     from template_check import read_template
 
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) < 2:
-        sys.exit(__doc__.split("\n\n")[-1])
-    with open(argv[0]) as f:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("measured", help="a measured run's JSON (measure_bill.py writes it)")
+    parser.add_argument("template", help="the CloudFormation template, infra/template.yaml")
+    parser.add_argument("--markdown", action="store_true", help="the report is Markdown with or without it")
+    args = parser.parse_args(argv)
+    with open(args.measured) as f:
         measured = json.load(f)
-    template = read_template(argv[1])
+    template = read_template(args.template)
     missing = places_without_dead_letters(waiting_places(template))
     print(markdown(measured, template))
     return 1 if report("[capacity] no dead-letter queue:", [f"{p.resource} ({p.kind})" for p in missing]) else 0

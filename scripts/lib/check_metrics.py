@@ -251,7 +251,7 @@ def problems(template, catalogue):
 
 
 def main():
-    template = template_from_argv(__doc__.strip().splitlines()[-1].strip())
+    template = template_from_argv(__doc__)
     found = report("[metrics]", problems(template, catalogue_names()))
     if found:
         raise SystemExit(f"[metrics] {found} problem(s)")

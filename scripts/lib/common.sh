@@ -49,10 +49,50 @@ LOCAL_ISSUER="${EDA_LOCAL_ISSUER:-$LOCAL/issuer}"
 TOOLS_VENV="${EDA_TOOLS_VENV:-$LOCAL/tools}"
 
 log() { printf '[%s] %s\n' "${LOG_TAG:-eda-demo}" "$*"; }
-# The calling script's header comment (from line 2 to the first line that is not a comment): its
-# --help.
-usage() { sed -n '2,/^[^#]/{/^#/p}' "$0"; }
 die() { printf '[%s] ERROR: %s\n' "${LOG_TAG:-eda-demo}" "$*" >&2; exit 1; }
+
+# Options. Every script reads its arguments first, before anything it does (so that --help starts
+# nothing), in one loop of this shape, with the helpers below:
+#   while [[ $# -gt 0 ]]; do
+#       case "$1" in
+#           --quick) quick=1 ;;
+#           --region) need_value "a region" "$@"; region="$2"; shift ;;
+#           -h | --help) usage; exit 0 ;;
+#           *) unknown_option "$1" ;;
+#       esac
+#       shift
+#   done
+# A script that takes no options calls no_options "$@" instead.
+
+# The calling script's header comment without its comment marks, from line 2 to the first line
+# that is not a comment: its --help, a `Usage: <script> ...` line and each option explained.
+usage() { awk 'NR > 1 { if (!/^#/) exit; sub(/^# ?/, ""); print }' "$0"; }
+# The calling script as it is typed from the repository's root (scripts/deploy.sh), wherever it was
+# run from: the messages below point at its --help.
+script_name() {
+    local path
+    path="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+    printf '%s\n' "${path#"$REPO"/}"
+}
+# need_value WHAT "$@", in the option loop: the option in $1 takes a value, $2, which is missing,
+# empty or another option (--...); dies with, for example, "--region needs a value (a region); see
+# scripts/deploy.sh --help". need_value_or_empty: the same for an option whose value may be ''.
+need_value() { [[ $# -ge 3 && -n "$3" ]] || no_value "$@"; need_value_or_empty "$@"; }
+need_value_or_empty() { [[ $# -ge 3 && "$3" != --* ]] || no_value "$@"; }
+no_value() { die "$2 needs a value ($1); see $(script_name) --help"; }
+# unknown_option ARG, the loop's last case: an option, or an argument, the script does not take.
+unknown_option() {
+    [[ "$1" != -* ]] || die "unknown option $1; see $(script_name) --help"
+    die "unexpected argument $1; see $(script_name) --help"
+}
+# no_options "$@": the loop of a script that takes no options and no arguments.
+no_options() {
+    [[ $# -gt 0 ]] || return 0
+    case "$1" in
+        -h | --help) usage; exit 0 ;;
+        *) unknown_option "$1" ;;
+    esac
+}
 
 # Runs a command, printing it first.
 run() { log "\$ $*"; "$@"; }

@@ -9,6 +9,7 @@ machine), line by line. Durations and sizes are assumptions, labelled as such.
   original_demo.py [--write]   # prints the JSON; --write puts it in bills/original-demo.json
 """
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -122,9 +123,11 @@ def assumptions():
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write", action="store_true", help=f"write the JSON to {OUT.parent.name}/{OUT.name}, not stdout")
+    args = parser.parse_args(argv)
     text = json.dumps(measured(), indent=2) + "\n"
-    if "--write" in argv:
+    if args.write:
         OUT.parent.mkdir(exist_ok=True)
         OUT.write_text(text)
     else:

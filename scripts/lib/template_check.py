@@ -1,15 +1,16 @@
 """What the template's checks (check_iam.py, check_api.py) share: a command line of one argument,
 the template, read as cfn-lint reads it, and problems printed one a line under the check's tag."""
 
+import argparse
 import sys
 
 
-def template_from_argv(usage):
-    """The template the one argument names; exits with `usage` unless there is exactly one
-    argument, and with the reason when the file cannot be read."""
-    if len(sys.argv) != 2:
-        sys.exit(usage)
-    return read_template(sys.argv[1])
+def template_from_argv(description):
+    """The template the command line's one argument names (argparse: --help prints `description`,
+    the check's docstring, and reads nothing); exits with the reason when the file cannot be read."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("template", help="the CloudFormation template, infra/template.yaml")
+    return read_template(parser.parse_args().template)
 
 
 def read_template(path):

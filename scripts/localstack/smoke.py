@@ -13,6 +13,7 @@ such as eda-demo is not touched); checks; deletes what it created and checks tha
 run is left; prints one line per check and exits non-zero if any check failed.
 """
 
+import argparse
 import base64
 import io
 import json
@@ -26,6 +27,10 @@ import zipfile
 
 import boto3
 from botocore.config import Config
+
+if __name__ == "__main__":
+    # Before anything reaches LocalStack: --help describes the run and starts none.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
 
 ENDPOINT = f"http://127.0.0.1:{os.environ.get('EDA_LOCAL_PORT', '4566')}"
 REGION = "us-east-1"

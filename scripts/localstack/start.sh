@@ -2,10 +2,15 @@
 # Starts LocalStack in host mode (no Docker), detached, and waits until it is healthy.
 # Idempotent: exits 0 at once if our LocalStack is already running and healthy.
 #   log: .local/localstack.log   pid: .local/localstack.pid   stop: scripts/localstack/stop.sh
-# START_TIMEOUT (seconds, default 120) bounds the wait for health.
+#
+# Usage: scripts/localstack/start.sh      (no options; these variables of the environment)
+#   START_TIMEOUT            seconds to wait for health (default 120)
+#   LAMBDA_RETRY_BASE_DELAY  seconds before an asynchronous invocation's first retry (default 5)
 set -euo pipefail
 # shellcheck source=scripts/localstack/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+no_options "$@"
 
 START_TIMEOUT="${START_TIMEOUT:-120}"
 T0=$(date +%s.%N)

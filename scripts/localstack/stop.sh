@@ -2,11 +2,16 @@
 # Stops the LocalStack started by start.sh: SIGTERM to its process group (it then stops DynamoDB
 # Local and the Lambda function processes itself), SIGKILL after a deadline, then kills any process
 # still carrying our marker (function processes run in their own process groups).
-# Exits 0 when nothing is running. STOP_TIMEOUT (seconds, default 20) bounds the wait; note that
-# LocalStack ignores SIGTERM while it is still starting, so then it ends with SIGKILL.
+# Exits 0 when nothing is running.
+#
+# Usage: scripts/localstack/stop.sh       (no options; a variable of the environment)
+#   STOP_TIMEOUT  seconds to wait after SIGTERM (default 20); LocalStack ignores SIGTERM while it
+#                 is still starting, so then it ends with SIGKILL
 set -euo pipefail
 # shellcheck source=scripts/localstack/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+no_options "$@"
 
 STOP_TIMEOUT="${STOP_TIMEOUT:-20}"
 
