@@ -44,13 +44,14 @@ phase() { # phase NAME COMMAND...: runs a phase and records how long it took
 # authorizer, throttling, access logs, the 401's WWW-Authenticate, redeploys), and the alarms and
 # the dashboard (LocalStack skips dashboards and some alarms), each check with its
 # own tests, so that it is known to catch; and the tests of how e2e.sh finds a stack from its
-# API's URL (deployed.py) and of how deploy.sh chooses the account's API logging role (stack.py).
+# API's URL (deployed.py) and of how deploy.sh chooses the account's API logging role (stack.py);
+# and that every script answers --help with its usage and starts nothing (test_script_help).
 check_template() {
     ensure_tools
     # With awslabs' serverless rules: see template_scanners for how a finding is fixed or waived.
     run cfn-lint "$REPO/infra/template.yaml" --append-rules cfn_lint_serverless.rules \
         || die "cfn-lint found the problems above (a W/E rule: the template; WS/ES: the serverless rules)"
-    (cd "$REPO/scripts/lib" && run "$TOOLS_VENV/bin/python" -m unittest -q test_check_iam test_check_api test_check_metrics test_check_data test_retained test_stack test_deployed test_tokens test_bill test_capacity test_sustained_rate test_workflow_breakdown)
+    (cd "$REPO/scripts/lib" && run "$TOOLS_VENV/bin/python" -m unittest -q test_check_iam test_check_api test_check_metrics test_check_data test_retained test_stack test_deployed test_tokens test_bill test_capacity test_sustained_rate test_workflow_breakdown test_script_help)
     run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_iam.py" "$REPO/infra/template.yaml"
     run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_api.py" "$REPO/infra/template.yaml"
     # Kept tables, encryption at rest and the bus's archive: what LocalStack does not show.
