@@ -12,6 +12,8 @@ use admin::workflow_runs::Status;
 use aws_sdk_cloudwatch::types::StateValue;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_eventbridge::types::{Rule, Target};
+use aws_sdk_lambda::client::Waiters;
+use aws_sdk_lambda::error::DisplayErrorContext;
 use aws_sdk_lambda::types::Environment;
 use futures::FutureExt;
 use futures::future::join_all;
@@ -565,22 +567,20 @@ async fn set_variable(world: &World, function: &str, name: &str, value: Option<&
         .send()
         .await
         .expect("update the function's configuration");
-    eventually(
-        &format!("{function}'s configuration to be live"),
-        Duration::from_secs(60),
-        || async {
-            let config = world
-                .lambda
-                .get_function_configuration()
-                .function_name(function)
-                .send()
-                .await
-                .ok()?;
-            let live = config.last_update_status().map(|s| s.as_str()) == Some("Successful");
-            live.then_some(())
-        },
-    )
-    .await;
+    // GetFunction's LastUpdateStatus: Successful once the change is live, Failed if it never
+    // will be; the waiter asks at once, then a second or more apart.
+    world
+        .lambda
+        .wait_until_function_updated_v2()
+        .function_name(function)
+        .wait(Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "{function}'s configuration did not become live within 60 s: {}",
+                DisplayErrorContext(e)
+            )
+        });
 }
 
 /// Where a fault is injected: the stream consumer, right after its effect and before Lambda

@@ -336,6 +336,10 @@ async fn streamless_copy(world: &World, source: &str, name: &str) {
         .send()
         .await
         .expect("create the benchmark's event store");
+    // create-order writes to it from its first invocation: on AWS a new table takes a while.
+    adapters::dynamodb::wait_until_active(&world.dynamodb, name)
+        .await
+        .unwrap_or_else(|e| panic!("the benchmark's event store: {e}"));
 }
 
 #[tokio::main(flavor = "multi_thread")]

@@ -16,7 +16,7 @@ use domain::order::OrderView;
 use domain::order::{OrderViews, Page, PageError, ViewWriteError};
 use domain::ports::InfrastructureError;
 
-use super::infrastructure;
+use super::{infrastructure, wait_until_active};
 
 /// The name of the per-customer index, as the template declares it.
 pub const BY_CUSTOMER_INDEX: &str = "byCustomer";
@@ -84,7 +84,7 @@ impl DynamoDbOrderViews {
     pub async fn create_table(client: &Client, table: &str) -> Result<(), InfrastructureError> {
         use aws_sdk_dynamodb::types::{
             AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-            Projection, ProjectionType, ScalarAttributeType, TableStatus,
+            Projection, ProjectionType, ScalarAttributeType,
         };
         let attribute = |name: &str| {
             AttributeDefinition::builder()
@@ -124,21 +124,7 @@ impl DynamoDbOrderViews {
             .send()
             .await
             .map_err(infrastructure)?;
-        for _ in 0..120 {
-            let described = client
-                .describe_table()
-                .table_name(table)
-                .send()
-                .await
-                .map_err(infrastructure)?;
-            if described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-                return Ok(());
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        }
-        Err(InfrastructureError(format!(
-            "table {table} did not become active"
-        )))
+        wait_until_active(client, table).await
     }
 }
 
@@ -291,7 +277,89 @@ impl OrderViews for DynamoDbOrderViews {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use super::super::TABLE_ACTIVE_WITHIN;
     use super::*;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::create_table::CreateTableOutput;
+    use aws_sdk_dynamodb::operation::describe_table::{DescribeTableError, DescribeTableOutput};
+    use aws_sdk_dynamodb::types::error::ResourceNotFoundException;
+    use aws_sdk_dynamodb::types::{TableDescription, TableStatus};
+    use aws_smithy_async::test_util::{InstantSleep, instant_time_and_sleep};
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+    fn described(status: TableStatus) -> DescribeTableOutput {
+        DescribeTableOutput::builder()
+            .table(TableDescription::builder().table_status(status).build())
+            .build()
+    }
+
+    /// Creates table `views` with a client whose DescribeTable answers are `describe`'s, on a
+    /// clock that the waiter's sleeps advance at once; the result, and how long it slept.
+    async fn create_views_table(describe: &Rule) -> (Result<(), InfrastructureError>, Duration) {
+        let create = mock!(Client::create_table)
+            .match_requests(|request| request.table_name() == Some("views"))
+            .then_output(|| CreateTableOutput::builder().build());
+        let (time, sleep) = instant_time_and_sleep(std::time::UNIX_EPOCH);
+        let slept: InstantSleep = sleep.clone();
+        let client = mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&create, describe],
+            |config| config.time_source(time.clone()).sleep_impl(sleep.clone())
+        );
+        let result = DynamoDbOrderViews::create_table(&client, "views").await;
+        assert_eq!(create.num_calls(), 1);
+        (result, slept.total_duration())
+    }
+
+    #[tokio::test]
+    async fn a_new_table_is_ready_when_dynamodb_says_it_is_active() {
+        let describe = mock!(Client::describe_table)
+            .match_requests(|request| request.table_name() == Some("views"))
+            .sequence()
+            // Just after CreateTable, DescribeTable may not know the table yet.
+            .error(|| {
+                DescribeTableError::ResourceNotFoundException(
+                    ResourceNotFoundException::builder()
+                        .meta(
+                            ErrorMetadata::builder()
+                                .code("ResourceNotFoundException")
+                                .build(),
+                        )
+                        .build(),
+                )
+            })
+            .output(|| described(TableStatus::Creating))
+            .output(|| described(TableStatus::Active))
+            .build();
+        let (result, _) = create_views_table(&describe).await;
+        result.unwrap();
+        assert_eq!(describe.num_calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_table_still_creating_after_a_minute_is_an_error_that_names_it() {
+        let describe = mock!(Client::describe_table)
+            .sequence()
+            .output(|| described(TableStatus::Creating))
+            .repeatedly()
+            .build();
+        let (result, slept) = create_views_table(&describe).await;
+        let error = result.unwrap_err().0;
+        assert!(
+            error.starts_with("table views did not become active within 60 s"),
+            "{error}"
+        );
+        // The minute it gives a table, as before the waiter (120 polls half a second apart), plus
+        // the SDK's own short sleeps around each call, which this clock counts too.
+        assert!(
+            (TABLE_ACTIVE_WITHIN..TABLE_ACTIVE_WITHIN + Duration::from_secs(5)).contains(&slept),
+            "{slept:?}"
+        );
+        assert!(describe.num_calls() > 1);
+    }
 
     #[test]
     fn a_cursor_round_trips_and_is_bound_to_its_customer() {
