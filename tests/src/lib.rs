@@ -114,3 +114,14 @@ where
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// For the tests of the bins' options: panics unless every command line in `cases` (the
+/// arguments after the program's name) is a usage error of `P`, one that exits with code 2.
+pub fn assert_usage_errors<P: clap::Parser>(cases: &[&[&str]]) {
+    for args in cases {
+        let error = P::try_parse_from(std::iter::once(&"bin").chain(args.iter()))
+            .err()
+            .unwrap_or_else(|| panic!("{args:?} was taken"));
+        assert_eq!(error.exit_code(), 2, "{args:?}: {error}");
+    }
+}

@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,29 +34,31 @@ use tiny_http::{Header, Request, Response, Server};
     after_help = "Needs the local stack up and the functions built (scripts/build.sh --release --with-baseline)."
 )]
 struct Options {
-    /// Where the functions were built: <ARTIFACTS>/<function>/bootstrap.
-    #[arg(long, default_value = "target/lambda")]
+    /// Where the functions were built: each one's bootstrap is <DIR>/<function>/bootstrap.
+    #[arg(long, value_name = "DIR", default_value = "target/lambda")]
     artifacts: PathBuf,
-    /// The functions to measure, comma-separated.
+    /// The functions to measure, comma-separated (their names in the stack, without its prefix).
     // `Set`: a second --functions replaces the list, as any other flag given twice does.
     #[arg(
         long,
+        value_name = "NAMES",
         value_delimiter = ',',
         action = clap::ArgAction::Set,
         default_value = "create-order,outbox-processor,projection,payment,update-order,notification"
     )]
     functions: Vec<String>,
-    /// A bootstrap measured first, whose init time the functions' are compared with.
-    #[arg(long)]
+    /// A bootstrap measured first (a bare "hello world" function), whose init time each
+    /// function's is compared with.
+    #[arg(long, value_name = "BOOTSTRAP")]
     baseline: Option<PathBuf>,
-    /// Cold starts per function.
-    #[arg(long, default_value_t = 20)]
-    cold_starts: usize,
-    /// Warm invocations per function.
-    #[arg(long, default_value_t = 1000)]
-    invocations: usize,
-    /// Also write the table to this file.
-    #[arg(long)]
+    /// Cold starts per function (processes started until they ask for an event), at least 1.
+    #[arg(long, value_name = "COUNT", default_value = "20")]
+    cold_starts: NonZeroUsize,
+    /// Warm invocations per function (events handed to one running process), at least 1.
+    #[arg(long, value_name = "COUNT", default_value = "1000")]
+    invocations: NonZeroUsize,
+    /// Also write the table to this Markdown file.
+    #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
 }
 
@@ -278,14 +281,14 @@ fn measure(
         "{name}: {} cold starts, {} warm invocations",
         options.cold_starts, options.invocations
     );
-    let mut inits = cold_starts(bootstrap, function, environment, options.cold_starts);
+    let mut inits = cold_starts(bootstrap, function, environment, options.cold_starts.get());
     inits.sort();
     let (mut warm, peak, errors) = warm_invocations(
         bootstrap,
         function,
         environment,
         events,
-        options.invocations,
+        options.invocations.get(),
     );
     warm.sort();
     Row {
@@ -556,8 +559,50 @@ mod tests {
                 "notification"
             ]
         );
-        assert_eq!((options.cold_starts, options.invocations), (20, 1000));
+        assert_eq!(
+            (options.cold_starts.get(), options.invocations.get()),
+            (20, 1000)
+        );
         assert_eq!((options.baseline, options.markdown), (None, None));
+    }
+
+    #[test]
+    fn the_options_take_what_bench_sh_passes() {
+        let options = parse(&[
+            "--artifacts",
+            "target/lambda",
+            "--baseline",
+            "target/lambda/hello-lambda/bootstrap",
+            "--cold-starts",
+            "3",
+            "--invocations",
+            "20",
+            "--markdown",
+            "out/functions.md",
+        ]);
+        assert_eq!(options.artifacts, PathBuf::from("target/lambda"));
+        assert_eq!(
+            options.baseline,
+            Some(PathBuf::from("target/lambda/hello-lambda/bootstrap"))
+        );
+        assert_eq!(
+            (options.cold_starts.get(), options.invocations.get()),
+            (3, 20)
+        );
+        assert_eq!(options.markdown, Some(PathBuf::from("out/functions.md")));
+        assert_eq!(options.functions.len(), 6, "every function by default");
+    }
+
+    #[test]
+    fn a_missing_or_bad_value_is_a_usage_error() {
+        e2e::assert_usage_errors::<Options>(&[
+            &["--cold-starts"][..],
+            &["--markdown"],
+            &["--invocations", "many"],
+            &["--cold-starts", "-1"],
+            &["--cold-starts", "0"],
+            &["--invocations", "0"],
+        ]);
     }
 
     #[test]
@@ -567,7 +612,9 @@ mod tests {
         let options = parse(&["--functions", "payment", "--functions", "outbox-processor"]);
         assert_eq!(options.functions, ["outbox-processor"]);
         assert_eq!(
-            parse(&["--invocations", "5", "--invocations", "7"]).invocations,
+            parse(&["--invocations", "5", "--invocations", "7"])
+                .invocations
+                .get(),
             7
         );
     }

@@ -50,30 +50,49 @@ use serde_json::json;
     after_help = "Needs a deployed stack (scripts/local-up.sh). Exits 1 if an order was lost, stuck, refused,\nunanswered and not stored, cancelled or ended twice."
 )]
 struct Options {
-    /// Orders per second.
-    #[arg(long, default_value_t = 20.0)]
+    /// Orders placed per second, spread evenly (fractions allowed; above 0).
+    #[arg(long, value_name = "ORDERS_PER_S", default_value_t = 20.0, value_parser = rate)]
     rate: f64,
-    /// Seconds of load.
-    #[arg(long, default_value_t = 60.0)]
+    /// How long orders are placed, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = seconds_arg)]
     duration: f64,
-    /// Seconds the stragglers get after the last POST.
-    #[arg(long, default_value_t = 180.0)]
+    /// Seconds the orders still on their way get after the last POST to reach their end.
+    #[arg(long, value_name = "SECONDS", default_value_t = 180.0, value_parser = seconds_arg)]
     deadline: f64,
     /// How many times a POST answered 429 or 5xx, or not answered, is sent again.
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, value_name = "COUNT", default_value_t = 6)]
     retries: u32,
-    /// Seconds to listen on after the last end, for an order that ends twice.
-    #[arg(long, default_value_t = 5.0)]
+    /// Seconds to keep listening after the last end, for an order that ends twice.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = seconds_arg)]
     quiet: f64,
     /// How many signed-in customers take turns placing the orders (at least 1).
-    #[arg(long, default_value = "4")]
+    #[arg(long, value_name = "COUNT", default_value = "4")]
     customers: NonZeroUsize,
-    /// Also write the summary to this file.
-    #[arg(long)]
+    /// Also write the summary to this Markdown file.
+    #[arg(long, value_name = "FILE")]
     markdown: Option<String>,
     /// Also write the figures to this file, as JSON (for scripts that compare runs).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     json: Option<String>,
+}
+
+/// A number of seconds: 0 or more, and a duration the run can wait.
+fn seconds_arg(text: &str) -> Result<f64, String> {
+    let value: f64 = text.parse().map_err(|e| format!("{e}"))?;
+    Duration::try_from_secs_f64(value)
+        .map(|_| value)
+        .map_err(|_| "not a number of seconds (0 or more)".to_owned())
+}
+
+/// Orders per second: a finite number above 0, so that the time between two orders is a
+/// duration.
+fn rate(text: &str) -> Result<f64, String> {
+    let value: f64 = text.parse().map_err(|e| format!("{e}"))?;
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err("not a rate in orders per second (above 0)".to_owned())
+    }
 }
 
 #[derive(Default)]
@@ -547,6 +566,21 @@ mod tests {
     #[test]
     fn orders_need_a_customer_to_place_them() {
         assert!(parse(&["--customers", "0"]).is_err());
+    }
+
+    #[test]
+    fn a_missing_or_bad_value_is_a_usage_error() {
+        e2e::assert_usage_errors::<Options>(&[
+            &["--rate"][..],
+            &["--json"],
+            &["--duration", "a minute"],
+            &["--retries", "-1"],
+            &["--rate", "0"],
+            &["--rate=-2"],
+            &["--rate", "inf"],
+            &["--deadline=-1"],
+            &["--quiet", "NaN"],
+        ]);
     }
 
     fn at(seconds: i64) -> DateTime<Utc> {
