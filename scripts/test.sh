@@ -51,7 +51,7 @@ check_template() {
     # With awslabs' serverless rules: see template_scanners for how a finding is fixed or waived.
     run cfn-lint "$REPO/infra/template.yaml" --append-rules cfn_lint_serverless.rules \
         || die "cfn-lint found the problems above (a W/E rule: the template; WS/ES: the serverless rules)"
-    (cd "$REPO/scripts/lib" && run "$TOOLS_VENV/bin/python" -m unittest -q test_check_iam test_check_api test_check_metrics test_check_data test_retained test_stack test_deployed test_tokens test_bill test_capacity test_sustained_rate test_workflow_breakdown test_script_help)
+    (cd "$REPO/scripts/lib" && run "$TOOLS_VENV/bin/python" -m unittest -q test_check_iam test_check_api test_check_metrics test_check_data test_retained test_stack test_deployed test_tokens test_bill test_capacity test_sustained_rate test_workflow_breakdown test_localstack_floor test_script_help)
     run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_iam.py" "$REPO/infra/template.yaml"
     run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_api.py" "$REPO/infra/template.yaml"
     # Kept tables, encryption at rest and the bus's archive: what LocalStack does not show.

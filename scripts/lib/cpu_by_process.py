@@ -42,14 +42,18 @@ def processes() -> dict[int, tuple[str, float]]:
         if not entry.isdigit():
             continue
         try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            found[int(entry)] = (group_of(cmdline), cpu_seconds(int(entry)))
         except OSError:
             continue  # gone meanwhile
-        fields = stat.rsplit(")", 1)[1].split()
-        utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
-        found[int(entry)] = (group_of(cmdline), (utime + stime + cutime + cstime) / TICK)
     return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by the process and its reaped children (OSError if it is gone)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
+    return (utime + stime + cutime + cstime) / TICK
 
 
 def machine_busy() -> tuple[float, float]:
