@@ -6,7 +6,9 @@
 # Usage: scripts/deploy.sh [options]              to AWS, with the credentials of your environment
 #        scripts/deploy.sh --local [options]      to LocalStack at http://127.0.0.1:4566
 #
-#   --stack-name NAME        default eda-demo
+#   --stack-name NAME        default eda-demo; another name deploys another stack beside it (on
+#                            the local stack its outputs go to .local/stacks/NAME.env, not
+#                            .local/stack.env: scripts/e2e.sh --stack-name NAME reads them)
 #   --region REGION          default $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1
 #   --email ADDRESS          subscribe this address to the notifications (AWS sends a confirmation)
 #   --fraud-threshold N      orders over this amount are refused (default 500)
@@ -89,7 +91,7 @@ if [[ $local_stack == 1 ]]; then
     region="$LOCAL_REGION"
     arch="${arch:-$(host_architecture)}"
     target=(--endpoint-url "$LOCAL_ENDPOINT")
-    env_file="$STACK_ENV"
+    env_file="$(local_stack_env "$stack_name")"
     # LocalStack accepts any credentials; never use the developer's real ones against it.
     export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
     unset AWS_SESSION_TOKEN AWS_PROFILE

@@ -10,8 +10,9 @@
 # import the kept tables into the new stack (README "Data that survives"), or delete them.
 #
 # Usage: scripts/destroy.sh [--stack-name NAME] [--region REGION] [--yes] [--delete-retained-tables]
-#        scripts/destroy.sh --local [--delete-retained-tables]
-#   --local                   the local stack's (LocalStack at http://127.0.0.1:4566)
+#        scripts/destroy.sh --local [--stack-name NAME] [--delete-retained-tables]
+#   --local                   the local stack's (LocalStack at http://127.0.0.1:4566); its env file
+#                             (.local/stack.env, or .local/stacks/NAME.env) goes with it
 #   --stack-name NAME         default eda-demo
 #   --region REGION           default $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1
 #   --yes                     AWS: do not ask to type the stack's name first
@@ -63,3 +64,7 @@ if [[ ${#delete_kept[@]} -gt 0 ]]; then
     fi
 fi
 stack destroy --stack-name "$stack_name" --region "$region" "${target[@]}" "${delete_kept[@]}"
+if [[ $local_stack == 1 ]]; then
+    env_file="$(local_stack_env "$stack_name")"
+    [[ ! -f "$env_file" ]] || run rm "$env_file"
+fi

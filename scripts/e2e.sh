@@ -3,7 +3,10 @@
 # .local/stack.env) or any deployment's, e.g.  API=https://abc.execute-api.eu-west-1.amazonaws.com/prod scripts/e2e.sh
 # Prints each check; exits non-zero on the first failure.
 #
-# Usage: scripts/e2e.sh           (no options; these variables of the environment)
+# Usage: scripts/e2e.sh [--stack-name NAME]
+#   --stack-name NAME  a local stack deployed beside eda-demo under another name (scripts/deploy.sh
+#                      --local --stack-name NAME): its API, from .local/stacks/NAME.env
+# and these variables of the environment:
 #   API           the API's base URL (default: the local stack's, from .local/stack.env)
 #   FLOW_TIMEOUT  seconds an order may take to get through the flow (default 90)
 #
@@ -24,10 +27,22 @@ set -euo pipefail
 LOG_TAG=e2e
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-no_options "$@"
+stack_name=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --stack-name) need_value "a stack name" "$@"; stack_name="$2"; shift ;;
+        -h | --help) usage; exit 0 ;;
+        *) unknown_option "$1" ;;
+    esac
+    shift
+done
+[[ -z "$stack_name" || -z "${API:-}" ]] || die "API and --stack-name each name a stack: give one"
 if [[ -z "${API:-}" ]]; then
-    [[ -f "$STACK_ENV" ]] || die "API is not set and $STACK_ENV does not exist: run scripts/local-up.sh first"
-    API="$(sed -n 's/^API=//p' "$STACK_ENV")"
+    env_file="$(local_stack_env "${stack_name:-$LOCAL_STACK_NAME}")"
+    first="scripts/local-up.sh"
+    [[ -z "$stack_name" ]] || first="scripts/deploy.sh --local --stack-name $stack_name"
+    [[ -f "$env_file" ]] || die "API is not set and $env_file does not exist: run $first first"
+    API="$(sed -n 's/^API=//p' "$env_file")"
 fi
 API="${API%/}"
 command -v curl >/dev/null || die "curl is needed"

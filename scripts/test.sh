@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: formatting and lint, unit tests, then the whole system on a local stack
 # (LocalStack in host mode) with the end-to-end suites against it: the Rust suite under tests/
-# and the curl checks of scripts/e2e.sh. Stops what it started, whatever happens.
+# and the curl checks of scripts/e2e.sh, also with a second stack deployed beside the first under
+# another name. Stops what it started, whatever happens.
 #
 # Usage: scripts/test.sh [--no-e2e] [--release] [--long]
 #   --no-e2e   no local stack: the checks and tests up to fuzzing only (nothing of LocalStack is
@@ -129,6 +130,20 @@ curl_checks_given_only_the_api() {
     rm -rf "$copy"
 }
 
+# Stacks side by side: a second stack, named otherwise, deployed to the same LocalStack (what
+# target/lambda holds, the build local-up.sh deployed), the curl checks against it and then against
+# the first, which must not have noticed; then the second goes, its kept tables too, even when a
+# check failed.
+second_stack_beside_the_first() {
+    local name="$LOCAL_STACK_NAME-2" status=0
+    "$REPO/scripts/deploy.sh" --local --skip-build --stack-name "$name" \
+        && "$REPO/scripts/e2e.sh" --stack-name "$name" \
+        && "$REPO/scripts/e2e.sh" \
+        || status=$?
+    "$REPO/scripts/destroy.sh" --local --stack-name "$name" --delete-retained-tables
+    return "$status"
+}
+
 run_admin_commands() {
     local admin=("$REPO/target/debug/eda-admin") api id key token listed deadline
     # An order of this run's own, ended, so that the replay's dry run has two events to list: a
@@ -195,6 +210,7 @@ if [[ $e2e == 1 ]]; then
     phase "LocalStack patches" check_localstack_patches
     phase "e2e: Rust suite" cargo test -p e2e --locked -- --nocapture
     phase "e2e: curl checks" "$REPO/scripts/e2e.sh"
+    phase "e2e: a second stack beside" second_stack_beside_the_first
     phase "e2e: API against its OpenAPI document" "$REPO/scripts/api-conformance.sh" --examples "$api_examples"
     # The operations commands as people run them (their logic is exercised by the Rust suite).
     phase "ops: eda-admin" run_admin_commands

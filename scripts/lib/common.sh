@@ -9,6 +9,16 @@ VENV="$LOCAL/venv"
 LOCAL_ENDPOINT="http://127.0.0.1:${EDA_LOCAL_PORT:-4566}"
 LOCAL_REGION="us-east-1"
 LOCAL_STACK_NAME="eda-demo"
+# local_stack_env NAME: the env file of the local stack NAME, which deploy.sh --local writes and
+# e2e.sh --stack-name reads: .local/stack.env for the stack eda-demo (the one the suites, bench.sh
+# and eda-admin read), .local/stacks/NAME.env for a stack deployed beside it under another name.
+local_stack_env() {
+    if [[ "$1" == "$LOCAL_STACK_NAME" ]]; then
+        printf '%s\n' "$STACK_ENV"
+    else
+        printf '%s\n' "$LOCAL/stacks/$1.env"
+    fi
+}
 # Every function of the system: one crate and one binary each, built once by cargo lambda.
 FUNCTIONS="create-order,outbox-processor,projection,payment,update-order,notification,recovery-sweep"
 # On the local stack the payment function fails, as if its provider were down, for this customer:
