@@ -2,7 +2,8 @@
 # The test command: formatting and lint, unit tests, then the whole system on a local stack
 # (LocalStack in host mode) with the end-to-end suites against it: the Rust suite under tests/
 # and the curl checks of scripts/e2e.sh, also with a second stack deployed beside the first under
-# another name. Stops what it started, whatever happens.
+# another name, and the README's commands for working on one function (scripts/function.sh check).
+# Stops what it started, whatever happens.
 #
 # Usage: scripts/test.sh [--no-e2e] [--release] [--long]
 #   --no-e2e   no local stack: the checks and tests up to fuzzing only (nothing of LocalStack is
@@ -211,6 +212,8 @@ if [[ $e2e == 1 ]]; then
     phase "e2e: Rust suite" cargo test -p e2e --locked -- --nocapture
     phase "e2e: curl checks" "$REPO/scripts/e2e.sh"
     phase "e2e: a second stack beside" second_stack_beside_the_first
+    # README, "Work on one function": cargo lambda watch and invoke against the stack.
+    phase "e2e: one function (watch)" "$REPO/scripts/function.sh" check
     phase "e2e: API against its OpenAPI document" "$REPO/scripts/api-conformance.sh" --examples "$api_examples"
     # The operations commands as people run them (their logic is exercised by the Rust suite).
     phase "ops: eda-admin" run_admin_commands

@@ -10,14 +10,24 @@ the files deploying it wrote.
       have (SIMULATED_OUTAGE_CUSTOMER when it simulates no outage) is not printed
   deployed.py stored-events --api URL --order ID
       prints how many events the stack's event store holds for that order (a consistent read)
+  deployed.py order-view --api URL --order ID
+      prints the order's view in the stack's order views table as JSON (a consistent read), or
+      null when it has none
+  deployed.py function-env --api URL --function NAME
+      prints, as KEY=VALUE lines, the environment the stack gives its function NAME (create-order,
+      projection, ...: a crate under crates/), then AWS_REGION and, on LocalStack, its endpoint and
+      test credentials: an env file to run that function on this machine against the stack's
+      tables and bus (`cargo lambda watch --env-file`; scripts/function.sh env writes it)
 
 The URL is one of `https://{api id}.execute-api.{region}.amazonaws.com/{stage}` (AWS; a custom
 domain is not recognised) or `{endpoint}/_aws/execute-api/{api id}/{stage}` (LocalStack, in the
 region of AWS_REGION, else us-east-1). On AWS the credentials of the environment need only
-cloudformation:DescribeStacks and dynamodb:Query on the event store.
+cloudformation:DescribeStacks and dynamodb:Query on the event store (order-view: dynamodb:GetItem
+on the order views; function-env: lambda:GetFunctionConfiguration).
 """
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -68,8 +78,7 @@ def outputs(target, api_id):
 
 
 def stored_events(target, api_id, order):
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack_of(target, api_id).get("Outputs", [])}
-    table = outputs.get("EventStoreTableName") or fail("the stack has no EventStoreTableName output")
+    table = output_values(target, api_id).get("EventStoreTableName") or fail("the stack has no EventStoreTableName output")
     dynamodb = target.client("dynamodb")
     query = dict(
         TableName=table,
@@ -81,14 +90,59 @@ def stored_events(target, api_id, order):
     return sum(page["Count"] for page in dynamodb.get_paginator("query").paginate(**query))
 
 
+def output_values(target, api_id):
+    return {o["OutputKey"]: o["OutputValue"] for o in stack_of(target, api_id).get("Outputs", [])}
+
+
+def order_view(target, api_id, order):
+    """The order's view as the order views table holds it (a JSON document), or None."""
+    table = output_values(target, api_id).get("OrderViewsTableName") or fail("the stack has no OrderViewsTableName output")
+    item = target.client("dynamodb").get_item(
+        TableName=table, Key={"orderKey": {"S": order}}, ConsistentRead=True
+    ).get("Item")
+    return item and json.loads(item["view"]["S"])
+
+
+def function_output(function):
+    """The stack's output that names a function's deployed name: create-order -> CreateOrderFunctionName."""
+    return "".join(word.capitalize() for word in function.split("-")) + "FunctionName"
+
+
+def env_line(key, value):
+    """KEY=VALUE as env files (cargo lambda's, dotenv's) read it: single-quoted unless plain."""
+    if re.fullmatch(r"[\w.:/@+,=-]*", value):
+        return f"{key}={value}"
+    if "'" in value or "\n" in value:
+        fail(f"{key}'s value cannot be written to an env file: {value!r}")
+    return f"{key}='{value}'"
+
+
+def function_env(target, api_id, function):
+    """The environment lines of `deployed.py function-env`."""
+    outputs = output_values(target, api_id)
+    name = outputs.get(function_output(function))
+    if not name:
+        known = sorted(snake(k[: -len("FunctionName")]).lower().replace("_", "-") for k in outputs if k.endswith("FunctionName"))
+        fail(f"the stack has no function {function}; it has {', '.join(known)}")
+    configuration = target.client("lambda").get_function_configuration(FunctionName=name)
+    variables = configuration.get("Environment", {}).get("Variables", {})
+    lines = [env_line(key, value) for key, value in sorted(variables.items())]
+    lines.append(f"AWS_REGION={target.region}")
+    if target.local:
+        lines += [f"AWS_ENDPOINT_URL={target.endpoint_url}", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test"]
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("outputs", "stored-events"):
+    for name in ("outputs", "stored-events", "order-view", "function-env"):
         command = commands.add_parser(name)
         command.add_argument("--api", required=True, help="the API's base URL")
-        if name == "stored-events":
+        if name in ("stored-events", "order-view"):
             command.add_argument("--order", required=True, help="the order's id")
+        if name == "function-env":
+            command.add_argument("--function", required=True, help="the function: create-order, projection, ...")
     args = parser.parse_args()
     try:
         api_id, region, endpoint = locate(args.api)
@@ -102,8 +156,12 @@ def main():
     target = Target(region, endpoint, CONSOLE)
     if args.command == "outputs":
         print("\n".join(outputs(target, api_id)))
-    else:
+    elif args.command == "stored-events":
         print(stored_events(target, api_id, args.order))
+    elif args.command == "order-view":
+        print(json.dumps(order_view(target, api_id, args.order)))
+    else:
+        print("\n".join(function_env(target, api_id, args.function)))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import os
 import unittest
 from unittest import mock
 
-from deployed import locate
+from deployed import env_line, function_output, locate
 
 
 class ApiUrls(unittest.TestCase):
@@ -35,6 +35,21 @@ class ApiUrls(unittest.TestCase):
         ]:
             with self.subTest(url=url), self.assertRaisesRegex(ValueError, "execute-api"):
                 locate(url)
+
+
+class FunctionEnvironments(unittest.TestCase):
+    def test_a_function_is_found_by_the_output_that_names_it(self):
+        self.assertEqual(function_output("create-order"), "CreateOrderFunctionName")
+        self.assertEqual(function_output("projection"), "ProjectionFunctionName")
+
+    def test_plain_values_are_written_as_they_are_and_others_quoted(self):
+        self.assertEqual(env_line("GROUPS_CLAIM", "cognito:groups"), "GROUPS_CLAIM=cognito:groups")
+        self.assertEqual(env_line("OIDC_JWKS_URL", ""), "OIDC_JWKS_URL=")
+        self.assertEqual(env_line("NOTE", "a b#c"), "NOTE='a b#c'")
+
+    def test_a_value_an_env_file_cannot_hold_is_refused(self):
+        with self.assertRaises(SystemExit):
+            env_line("NOTE", "it's")
 
 
 if __name__ == "__main__":
