@@ -30,11 +30,7 @@ while [[ $# -gt 0 ]]; do
     shift
 done
 
-if [[ -z "${API:-}" ]]; then
-    [[ -f "$STACK_ENV" ]] || die "API is not set and $STACK_ENV does not exist: run scripts/local-up.sh first"
-    API="$(sed -n 's/^API=//p' "$STACK_ENV")"
-fi
-API="${API%/}"
+API="$(local_api)"
 ensure_tools
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

@@ -37,14 +37,7 @@ while [[ $# -gt 0 ]]; do
     shift
 done
 [[ -z "$stack_name" || -z "${API:-}" ]] || die "API and --stack-name each name a stack: give one"
-if [[ -z "${API:-}" ]]; then
-    env_file="$(local_stack_env "${stack_name:-$LOCAL_STACK_NAME}")"
-    first="scripts/local-up.sh"
-    [[ -z "$stack_name" ]] || first="scripts/deploy.sh --local --stack-name $stack_name"
-    [[ -f "$env_file" ]] || die "API is not set and $env_file does not exist: run $first first"
-    API="$(sed -n 's/^API=//p' "$env_file")"
-fi
-API="${API%/}"
+API="$(local_api "$stack_name")"
 command -v curl >/dev/null || die "curl is needed"
 log "API: $API"
 ensure_tools

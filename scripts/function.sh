@@ -49,10 +49,7 @@ case "$command" in
     *) die "unknown command $command; see scripts/function.sh --help" ;;
 esac
 
-if [[ -z "${API:-}" ]]; then
-    [[ -f "$STACK_ENV" ]] || die "API is not set and $STACK_ENV does not exist: run scripts/local-up.sh first"
-    API="$(sed -n 's/^API=//p' "$STACK_ENV")"
-fi
+API="$(local_api)"
 ensure_tools
 deployed() { "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/deployed.py" "$@"; }
 

@@ -19,6 +19,18 @@ local_stack_env() {
         printf '%s\n' "$LOCAL/stacks/$1.env"
     fi
 }
+# local_api [NAME]: the order API the checks talk to: $API when it is set, else the one in the env
+# file of the local stack NAME (default eda-demo), without a trailing slash; dies when there is none.
+local_api() {
+    local name="${1:-$LOCAL_STACK_NAME}" env_file first="scripts/local-up.sh" api="${API:-}"
+    if [[ -z "$api" ]]; then
+        env_file="$(local_stack_env "$name")"
+        [[ "$name" == "$LOCAL_STACK_NAME" ]] || first="scripts/deploy.sh --local --stack-name $name"
+        [[ -f "$env_file" ]] || die "API is not set and $env_file does not exist: run $first first"
+        api="$(sed -n 's/^API=//p' "$env_file")"
+    fi
+    printf '%s\n' "${api%/}"
+}
 # Every function of the system: one crate and one binary each, built once by cargo lambda.
 FUNCTIONS="create-order,outbox-processor,projection,payment,update-order,notification,recovery-sweep"
 # On the local stack the payment function fails, as if its provider were down, for this customer:
