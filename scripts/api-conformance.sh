@@ -4,7 +4,8 @@
 # Fails on any 5xx, on a response (4xx included) that does not match the document (status,
 # content type, headers, body: every error must carry the JSON error body), and on an invalid
 # request that is accepted. Also checks that the API serves the same document (GET /openapi.yaml).
-# Runs against $API, or the local stack's (.local/stack.env).
+# Runs against $API, or the local stack's (.local/stack.env; with --stack-name NAME, the stack
+# deployed beside it under that name, .local/stacks/NAME.env).
 #
 # Every request carries a valid token of the customer api-conformance (scripts/token.sh: from the
 # local issuer on the local stack, valid 4 hours; with `token.sh --aws` from the Cognito user pool
@@ -12,16 +13,18 @@
 # credentials e2e.sh does); ignored_auth checks, once per operation that declares its security,
 # that the same request without the token, or with a made-up one, is refused.
 #
-# Usage: scripts/api-conformance.sh [--examples N] [--seed S]
+# Usage: scripts/api-conformance.sh [--stack-name NAME] [--examples N] [--seed S]
+#   --stack-name NAME  another local stack's API (scripts/deploy.sh --local --stack-name NAME)
 #   --examples N  test cases per operation and phase (default 60; scripts/test.sh --long: 1000)
 #   --seed S      the random seed (default 20261130): the same seed tries the same requests
 set -euo pipefail
 LOG_TAG=api
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-examples=60 seed=20261130
+examples=60 seed=20261130 stack_name=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
+        --stack-name) need_value "a stack name" "$@"; stack_name="$2"; shift ;;
         --examples) need_value "a number of test cases" "$@"; examples="$2"; shift ;;
         --seed) need_value "a number" "$@"; seed="$2"; shift ;;
         -h | --help) usage; exit 0 ;;
@@ -30,7 +33,7 @@ while [[ $# -gt 0 ]]; do
     shift
 done
 
-API="$(local_api)"
+API="$(local_api "$stack_name")"
 ensure_tools
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

@@ -6,10 +6,19 @@
 # Usage: scripts/deploy.sh [options]              to AWS, with the credentials of your environment
 #        scripts/deploy.sh --local [options]      to LocalStack at http://127.0.0.1:4566
 #
-#   --stack-name NAME        default eda-demo; another name deploys another stack beside it (on
-#                            the local stack its outputs go to .local/stacks/NAME.env, not
-#                            .local/stack.env: scripts/e2e.sh --stack-name NAME reads them)
-#   --region REGION          default $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1
+# Its defaults are in samconfig.toml, the SAM CLI's settings (environment `default` for AWS, `local`
+# for the local stack): the stack's name, the region when one is set there, and confirm_changeset.
+#   --stack-name NAME        default samconfig.toml's stack_name (eda-demo); another name deploys
+#                            another stack beside it (on the local stack its outputs go to
+#                            .local/stacks/NAME.env, not .local/stack.env: scripts/e2e.sh
+#                            --stack-name NAME reads them)
+#   --region REGION          default samconfig.toml's region, else $AWS_REGION, else
+#                            $AWS_DEFAULT_REGION, else us-east-1
+#   --confirm-changeset      show what the change set would change and ask before executing it
+#   --no-confirm-changeset   execute it without asking (default: samconfig.toml's confirm_changeset,
+#                            true for AWS, false for the local stack); with a review and no answer
+#                            on the standard input, nothing is deployed and the script fails
+#   --config-env ENV         the samconfig.toml environment to take the defaults from
 #   --email ADDRESS          subscribe this address to the notifications (AWS sends a confirmation)
 #   --fraud-threshold N      orders over this amount are refused (default 500)
 #   --simulated-outage-customer ID
@@ -42,7 +51,7 @@ set -euo pipefail
 LOG_TAG=deploy
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-local_stack=0 stack_name="$LOCAL_STACK_NAME" region="" email="" fraud_threshold=500 outage_customer=unset
+local_stack=0 stack_name="" region="" config_env="" confirm="" email="" fraud_threshold=500 outage_customer=unset
 arch="" profile=(--release) build=1 hooks=()
 oidc_issuer=unset oidc_audience=unset oidc_jwks_url=unset order_api_max_concurrency=0 account_role=auto
 extra=()
@@ -51,6 +60,9 @@ while [[ $# -gt 0 ]]; do
         --local) local_stack=1 ;;
         --stack-name) need_value "a stack name" "$@"; stack_name="$2"; shift ;;
         --region) need_value "a region" "$@"; region="$2"; shift ;;
+        --confirm-changeset) confirm=true ;;
+        --no-confirm-changeset) confirm=false ;;
+        --config-env) need_value "a samconfig.toml environment" "$@"; config_env="$2"; shift ;;
         --email) need_value "an address" "$@"; email="$2"; shift ;;
         --fraud-threshold) need_value "an amount" "$@"; fraud_threshold="$2"; shift ;;
         --simulated-outage-customer)
@@ -86,6 +98,19 @@ done
 [[ "$account_role" =~ ^(auto|create|existing)$ ]] \
     || die "--api-gateway-account-role must be auto, create or existing, not $account_role"
 
+# The defaults in samconfig.toml (what `sam deploy --config-env ENV` would take).
+ensure_tools
+[[ -n "$config_env" ]] || config_env="$([[ $local_stack == 1 ]] && echo local || echo default)"
+mapfile -t configured < <("$TOOLS_VENV/bin/python" "$REPO/scripts/lib/samconfig.py" get \
+    --config-env "$config_env" --command deploy stack_name region confirm_changeset)
+((${#configured[@]} == 3)) || die "samconfig.toml could not be read (above)"
+configured_stack_name="${configured[0]}" configured_region="${configured[1]}" configured_confirm="${configured[2]}"
+stack_name="${stack_name:-$configured_stack_name}"
+[[ -n "$stack_name" ]] || die "samconfig.toml's environment $config_env names no stack_name: give --stack-name"
+confirm="${confirm:-${configured_confirm:-false}}"
+[[ "$confirm" =~ ^(true|false)$ ]] || die "samconfig.toml's confirm_changeset must be true or false, not $confirm"
+log "defaults from samconfig.toml [$config_env]: stack $stack_name, review the change set: $confirm"
+
 target=() parameters=()
 if [[ $local_stack == 1 ]]; then
     region="$LOCAL_REGION"
@@ -102,17 +127,7 @@ if [[ $local_stack == 1 ]]; then
         || die "the local stack trusts the local issuer only (${LOCAL_ISSUER#"$REPO"/}/issuer.json); --oidc-* are for AWS"
     # The local issuer (scripts/local-up.sh makes it, before it deploys): LocalStack has no Cognito,
     # so the stack takes the external-issuer path, its tokens checked by the order function.
-    issuer_file="$LOCAL_ISSUER/issuer.json"
-    [[ -f "$issuer_file" ]] \
-        || die "$issuer_file is missing: the local stack's token issuer is made by scripts/local-up.sh (which then deploys); run it"
-    read -r oidc_issuer oidc_audience < <(python3 -c '
-import json, sys
-try:
-    issuer = json.load(open(sys.argv[1]))
-    print(issuer["issuer"], issuer["audience"])
-except (ValueError, KeyError, TypeError):
-    sys.exit(1)' "$issuer_file") \
-        || die "$issuer_file does not name an issuer and an audience (delete ${LOCAL_ISSUER#"$REPO"/} and run scripts/local-up.sh)"
+    read -r oidc_issuer oidc_audience < <(local_issuer) || exit 1
     parameters+=(
         --parameter "SnapshotEvery=$SNAPSHOT_EVERY"
         --parameter "PaymentMaxConcurrency=$LOCAL_PAYMENT_MAX_CONCURRENCY"
@@ -131,7 +146,7 @@ except (ValueError, KeyError, TypeError):
         --parameter "ApiGatewayAccountRole=existing"
     )
 else
-    region="${region:-${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}}"
+    region="${region:-${configured_region:-${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}}}"
     arch="${arch:-arm64}"
     env_file="$LOCAL/aws-$stack_name-$region.env"
     parameters+=(--parameter "OrderApiMaxConcurrency=$order_api_max_concurrency" --api-logging-role "$account_role")
@@ -166,8 +181,9 @@ parameters+=(
     "${extra[@]}"
 )
 
-ensure_tools
 stack() { "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/stack.py" "$@"; }
+review=()
+[[ $confirm == false ]] || review=(--confirm-changeset)
 
 # Credentials first: a build takes minutes, and finding out after it that they are missing
 # would waste them.
@@ -177,6 +193,7 @@ if [[ $build == 1 ]]; then
     "$REPO/scripts/build.sh" "${profile[@]}" --arch "$arch" "${hooks[@]}"
 fi
 
+status=0
 stack deploy \
     --stack-name "$stack_name" \
     --region "$region" \
@@ -186,7 +203,12 @@ stack deploy \
     --functions "$FUNCTIONS" \
     "${ASSETS[@]/#/--asset=}" \
     "${parameters[@]}" \
-    --env-file "$env_file"
+    "${review[@]}" \
+    --env-file "$env_file" \
+    || status=$?
+# 3: the change set was declined at the review, and nothing deployed (stack.py said so).
+((status != 3)) || exit 0
+((status == 0)) || exit "$status"
 
 api="$(sed -n 's/^API=//p' "$env_file")"
 if [[ $local_stack == 1 ]]; then

@@ -53,7 +53,7 @@ check_template() {
     # With awslabs' serverless rules: see template_scanners for how a finding is fixed or waived.
     run cfn-lint "$REPO/infra/template.yaml" --append-rules cfn_lint_serverless.rules \
         || die "cfn-lint found the problems above (a W/E rule: the template; WS/ES: the serverless rules)"
-    (cd "$REPO/scripts/lib" && run "$TOOLS_VENV/bin/python" -m unittest -q test_check_iam test_check_api test_check_metrics test_check_data test_retained test_stack test_deployed test_tokens test_bill test_capacity test_sustained_rate test_workflow_breakdown test_localstack_floor test_script_help)
+    (cd "$REPO/scripts/lib" && run "$TOOLS_VENV/bin/python" -m unittest -q test_check_iam test_check_api test_check_metrics test_check_data test_retained test_stack test_deployed test_tokens test_bill test_capacity test_sustained_rate test_workflow_breakdown test_localstack_floor test_script_help test_samconfig)
     run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_iam.py" "$REPO/infra/template.yaml"
     run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_api.py" "$REPO/infra/template.yaml"
     # Kept tables, encryption at rest and the bus's archive: what LocalStack does not show.
@@ -120,7 +120,7 @@ curl_checks_given_only_the_api() {
     local api copy
     api="$(sed -n 's/^API=//p' "$STACK_ENV")"
     copy="$(mktemp -d)"
-    tar -C "$REPO" --exclude=./.local --exclude=./target --exclude=./.git -cf - . | tar -C "$copy" -xf -
+    tar -C "$REPO" --exclude=./.local --exclude=./target --exclude=./.aws-sam --exclude=./.git -cf - . | tar -C "$copy" -xf -
     [[ ! -e "$copy/.local" ]] || die "the copy has a .local/"
     log "a copy of the tree without .local/: $copy"
     # The local issuer's key, as the operator of a deployment has their Cognito credentials.
@@ -141,6 +141,55 @@ second_stack_beside_the_first() {
         && "$REPO/scripts/e2e.sh" --stack-name "$name" \
         && "$REPO/scripts/e2e.sh" \
         || status=$?
+    "$REPO/scripts/destroy.sh" --local --stack-name "$name" --delete-retained-tables
+    return "$status"
+}
+
+# The SAM CLI's path (README, "Deploy with the SAM CLI"), with the project's samconfig.toml.
+sam() { (cd "$REPO" && SAM_CLI_TELEMETRY=0 run "$SAM_VENV/bin/sam" "$@"); }
+
+sam_validate() {
+    ensure_sam
+    sam validate # samconfig.toml: the template, and --lint
+}
+
+# Each function's bootstrap sam build made (infra/Makefile) must be the one scripts/build.sh made.
+sam_built_what_build_sh_built() {
+    local logical function built checked=0 functions=(${FUNCTIONS//,/ })
+    while read -r logical function; do
+        built="$REPO/.aws-sam/build/$logical/bootstrap"
+        cmp -s "$built" "$REPO/target/lambda/$function/bootstrap" \
+            || die "$built is not what scripts/build.sh built (target/lambda/$function/bootstrap)"
+        log "$logical: target/lambda/$function/bootstrap"
+        checked=$((checked + 1))
+    done < <(sed -n 's/^build-\([A-Za-z]*\): FUNCTION = \(.*\)$/\1 \2/p' "$REPO/infra/Makefile")
+    ((checked == ${#functions[@]})) || die "sam build made $checked functions, not ${#functions[@]}"
+}
+
+sam_build_for_aws() {
+    ensure_sam
+    sam build
+    sam_built_what_build_sh_built
+}
+
+# sam build and sam deploy to the local stack: AWS_ENDPOINT_URL (read by the AWS SDKs) points the
+# SAM CLI at LocalStack. A stack beside the first, given the curl checks, then destroyed.
+sam_deploy_to_the_local_stack() {
+    local name="$LOCAL_STACK_NAME-sam" arch issuer audience status=0
+    ensure_sam
+    arch="$(host_architecture)"
+    read -r issuer audience < <(local_issuer) || return 1
+    (
+        export AWS_ENDPOINT_URL="$LOCAL_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+        unset AWS_SESSION_TOKEN AWS_PROFILE
+        ARCH="$arch" PROFILE=debug sam build --config-env local \
+            && sam_built_what_build_sh_built \
+            && sam deploy --config-env local --stack-name "$name" --no-progressbar --parameter-overrides \
+                "Architecture=$arch" "OidcIssuer=$issuer" "OidcAudience=$audience" \
+            && "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/stack.py" outputs --stack-name "$name" \
+                --region "$LOCAL_REGION" --endpoint-url "$LOCAL_ENDPOINT" --env-file "$(local_stack_env "$name")" \
+            && "$REPO/scripts/e2e.sh" --stack-name "$name"
+    ) || status=$?
     "$REPO/scripts/destroy.sh" --local --stack-name "$name" --delete-retained-tables
     return "$status"
 }
@@ -193,6 +242,7 @@ phase "format" check_format
 phase "lint" cargo clippy --workspace --all-targets --locked -- -D warnings
 phase "template" check_template
 phase "template: checkov" template_scanners
+phase "template: sam validate --lint" sam_validate
 phase "dependencies" check_dependencies
 phase "unit tests" cargo test --workspace --exclude e2e --locked
 phase "fuzzing (${fuzz_seconds} s a target)" "$REPO/scripts/fuzz.sh" --seconds "$fuzz_seconds"
@@ -222,6 +272,8 @@ if [[ $e2e == 1 ]]; then
     if [[ $release == 1 ]]; then
         phase "release: the local build has test hooks" check_test_hooks present
         phase "release: arm64 for AWS" check_aws_artifacts
+        phase "release: sam build for AWS" sam_build_for_aws
+        phase "release: sam deploy to the local stack" sam_deploy_to_the_local_stack
         # The debug build the suites ran (cached): a release build for this machine is slow to
         # make and is not what goes to AWS.
         phase "release: deploy --local, no outage" "$REPO/scripts/deploy.sh" --local --debug --simulated-outage-customer ''
@@ -230,6 +282,7 @@ if [[ $e2e == 1 ]]; then
     fi
 elif [[ $release == 1 ]]; then
     phase "release: arm64 for AWS" check_aws_artifacts
+    phase "release: sam build for AWS" sam_build_for_aws
 fi
 
 report

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The functions' deployment artifacts: each `bootstrap` (built once by `cargo lambda build`) and
-the zip of it that stack.py deploy uploads.
+"""The functions' deployment artifacts: each `bootstrap` (built once by `cargo lambda build`), the
+zip of it that stack.py deploy uploads, and the template pointed at what was uploaded.
 
   artifacts.py sizes --artifacts DIR --functions a,b [--markdown FILE]
       prints each function's bootstrap size and the size of the zip deploy would upload
@@ -8,8 +8,9 @@ the zip of it that stack.py deploy uploads.
 
 import argparse
 import io
+import json
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from console import Console
 
@@ -28,6 +29,36 @@ def zip_bootstrap(binary: Path) -> bytes:
         info.compress_type = zipfile.ZIP_DEFLATED
         archive.writestr(info, binary.read_bytes())
     return buffer.getvalue()
+
+
+# What the template names by a local path, the way `sam build` reads it, and the name deploy
+# uploads it under: a function's crate folder as <crate>.zip, a state machine's definition file
+# under its own name.
+LOCAL_CODE = {
+    "AWS::Serverless::Function": ("CodeUri", "{}.zip"),
+    "AWS::Serverless::StateMachine": ("DefinitionUri", "{}"),
+}
+
+
+def located_in(template, bucket, prefix, uploaded=None):
+    """The template as deploy gives it to CloudFormation, as `sam package` would: each local
+    CodeUri and DefinitionUri replaced by the S3 location of what deploy uploaded for it,
+    `<prefix>/<name>`. Raises ValueError for a local path whose name is not in `uploaded` (when
+    given: deploy uploaded nothing for it)."""
+    located = json.loads(json.dumps(template))
+    for name, resource in (located.get("Resources") or {}).items():
+        if resource.get("Type") not in LOCAL_CODE:
+            continue
+        field, upload_name = LOCAL_CODE[resource["Type"]]
+        properties = resource.get("Properties") or {}
+        local = properties.get(field)
+        if not isinstance(local, str) or local.startswith("s3://"):
+            continue
+        key = upload_name.format(PurePosixPath(local).name)
+        if uploaded is not None and key not in uploaded:
+            raise ValueError(f"{name}'s {field} is {local}, and deploy uploads no {key} (it uploads {', '.join(sorted(uploaded))})")
+        properties[field] = {"Bucket": bucket, "Key": f"{prefix}/{key}"}
+    return located
 
 
 def sizes(console, args):

@@ -22,12 +22,12 @@ nor throttling, so this is where those rules are held to. Fails when:
   check_api.py infra/template.yaml
 """
 
-import copy
 import hashlib
 import json
 import re
 import sys
 
+from artifacts import located_in
 from template_check import report, template_from_argv
 
 # The two ways of signing in, each checked (with the account role created in the first, so that
@@ -40,8 +40,6 @@ PARAMETER_SETS = {
         "ApiGatewayAccountRole": "existing",
     },
 }
-# Values for parameters without a default, which the deploy script gives.
-REQUIRED_PARAMETERS = {"ArtifactBucket": "artifacts", "ArtifactPrefix": "build/0"}
 
 THROTTLE_RATE, THROTTLE_BURST = {"Ref": "ApiThrottleRate"}, {"Ref": "ApiThrottleBurst"}
 PUBLIC_METHODS = {("GET", "/openapi.yaml")}
@@ -120,7 +118,10 @@ def translate(template, parameters):
     metrics = Metrics()  # recorded for nobody: published at once, so that it does not warn
     session = boto3.session.Session(region_name="us-east-1")
     translator = Translator(None, Parser(), boto_session=session, metrics=metrics)
-    translated = translator.translate(copy.deepcopy(template), parameter_values=dict(parameters))
+    # The translator takes code in S3 only, as the deploy script uploads it (sam build's local
+    # folders are not the API's concern).
+    located = located_in(template, "artifacts", "build/0")
+    translated = translator.translate(located, parameter_values=dict(parameters))
     metrics.publish()
     return translated
 
@@ -128,7 +129,6 @@ def translate(template, parameters):
 def parameter_values(template, overrides):
     declared = (template.get("Parameters") or {}).items()
     values = {name: str(spec["Default"]) for name, spec in declared if "Default" in spec}
-    values.update(REQUIRED_PARAMETERS)
     values.update(overrides)
     return values
 

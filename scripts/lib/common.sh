@@ -66,6 +66,22 @@ ASSETS=(payment.asl.json="$REPO/infra/statemachines/payment.asl.json")
 # names another clone's (scripts/test.sh's copy of the tree without .local/ uses the real one's).
 LOCAL_ISSUER="${EDA_LOCAL_ISSUER:-$LOCAL/issuer}"
 
+# The local issuer's URL and the audience its tokens are for, on one line (the stack's OidcIssuer
+# and OidcAudience on the local stack); fails with the way to make it when it is missing.
+local_issuer() {
+    local issuer_file="$LOCAL_ISSUER/issuer.json"
+    [[ -f "$issuer_file" ]] \
+        || die "$issuer_file is missing: the local stack's token issuer is made by scripts/local-up.sh (which then deploys); run it"
+    python3 -c '
+import json, sys
+try:
+    issuer = json.load(open(sys.argv[1]))
+    print(issuer["issuer"], issuer["audience"])
+except (ValueError, KeyError, TypeError):
+    sys.exit(1)' "$issuer_file" \
+        || die "$issuer_file does not name an issuer and an audience (delete ${LOCAL_ISSUER#"$REPO"/} and run scripts/local-up.sh)"
+}
+
 # The project's tooling (cargo-lambda, zig, boto3), pinned in scripts/lib/tools-requirements.txt;
 # EDA_TOOLS_VENV names another clone's, to share it instead of installing a second one.
 TOOLS_VENV="${EDA_TOOLS_VENV:-$LOCAL/tools}"
@@ -148,6 +164,14 @@ ensure_tools() {
 SCANNER_VENV="${EDA_SCANNER_VENV:-$LOCAL/scanners}"
 ensure_scanners() {
     install_venv "$SCANNER_VENV" "$REPO/scripts/lib/scanner-requirements.txt" "the template scanner (checkov)"
+}
+
+# The SAM CLI (sam, and samlocal for the local stack), in a venv of its own
+# (scripts/lib/sam-requirements.txt says why); EDA_SAM_VENV names another clone's. Not put on PATH:
+# its pins would shadow the tools'.
+SAM_VENV="${EDA_SAM_VENV:-$LOCAL/sam}"
+ensure_sam() {
+    install_venv "$SAM_VENV" "$REPO/scripts/lib/sam-requirements.txt" "the SAM CLI"
 }
 
 # The host's architecture in Lambda's terms (functions on LocalStack run as host processes).

@@ -6,16 +6,21 @@
   stack.py deploy  --stack-name S --region R --template T --artifacts DIR --functions a,b
                    [--asset NAME=PATH] [--parameter KEY=VALUE] [--keep-previous KEY]
                    [--reserve FUNCTION=N] [--api-logging-role auto|create|existing]
-                   [--env-file F] [--endpoint-url URL]
+                   [--env-file F] [--confirm-changeset] [--endpoint-url URL]
       zips each function's `bootstrap` (built once by `cargo lambda build`) reproducibly, uploads
-      the zips and assets to an artifact bucket under a content-hash prefix, creates or updates the
-      stack with a change set, printing resource events as they happen, and prints the outputs,
+      the zips and assets to an artifact bucket under a content-hash prefix, points the template's
+      local code (CodeUri, DefinitionUri: what `sam build` reads) at them, creates or updates the
+      stack with a change set (with --confirm-changeset, shown first and executed only if the
+      answer is yes), printing resource events as they happen, and prints the outputs,
       the API's URL first; with --env-file, writes them as shell variables (API=...); with
       --keep-previous, a parameter not given keeps the stack's current value (instead of going
       back to the template's default); with --reserve (LocalStack only), sets the reserved
       concurrency of the function with that logical id, which LocalStack's CloudFormation leaves
       unset; with --api-logging-role, sets ApiGatewayAccountRole (auto: reads the account's API
       Gateway settings and says what it chose)
+  stack.py outputs --stack-name S --region R [--env-file F] [--endpoint-url URL]
+      prints the outputs of a stack deployed any way (`sam deploy` too), and with --env-file
+      writes them as deploy does
   stack.py destroy --stack-name S --region R [--endpoint-url URL] [--delete-retained-tables]
       deletes the stack and everything it created but the tables it keeps (the event store and
       the payment ledger, retained.py), and the artifact bucket (emptied first); says what was
@@ -27,6 +32,8 @@
 
 import argparse
 import hashlib
+import json
+import sys
 import time
 from pathlib import Path
 
@@ -35,13 +42,16 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 import retained
-from artifacts import bootstrap, zip_bootstrap
+from artifacts import bootstrap, located_in, zip_bootstrap
 from console import Console
+from template_check import read_template
 
 TEMPLATE_BODY_LIMIT = 51_200
 # The bus's archive is named <stack>-events (infra/template.yaml), and archive names are at most
 # 48 characters.
 ARCHIVE_SUFFIX, ARCHIVE_NAME_LIMIT = "-events", 48
+# deploy's exit status when its change set was declined at the review: nothing deployed, no error.
+DECLINED = 3
 FAILED = ("FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_IN_PROGRESS")
 # What LocalStack's CloudFormation gives as the attributes of a resource type it does not support.
 LOCALSTACK_UNMADE = "unknown"
@@ -110,7 +120,8 @@ def ensure_bucket(target, bucket):
 
 def upload_artifacts(target, bucket, artifacts_dir: Path, functions, assets):
     """Uploads `<function>.zip` for each function and each asset file under one prefix, a hash
-    of all of them: a new build is a new prefix, so the stack update replaces exactly what changed."""
+    of all of them: a new build is a new prefix, so the stack update replaces exactly what changed.
+    Returns the prefix and the names uploaded under it."""
     s3, log, fail = target.s3, target.console.log, target.console.fail
     files = {}
     for name in functions:
@@ -135,7 +146,7 @@ def upload_artifacts(target, bucket, artifacts_dir: Path, functions, assets):
         except ClientError:
             s3.put_object(Bucket=bucket, Key=key, Body=data)
             log(f"uploaded s3://{bucket}/{key}")
-    return prefix
+    return prefix, set(files)
 
 
 def stack_status(cfn, stack):
@@ -209,8 +220,12 @@ def deploy(target, args):
     check_stack_name(target.console, stack)
     ensure_bucket(target, bucket)
     assets = dict(pair.split("=", 1) for pair in args.asset)
-    prefix = upload_artifacts(target, bucket, Path(args.artifacts), args.functions.split(","), assets)
-    parameters = {"ArtifactBucket": bucket, "ArtifactPrefix": prefix, **given_parameters(args.parameter)}
+    prefix, uploaded = upload_artifacts(target, bucket, Path(args.artifacts), args.functions.split(","), assets)
+    try:
+        located = located_in(read_template(args.template), bucket, prefix, uploaded)
+    except ValueError as error:
+        target.console.fail(str(error))
+    parameters = given_parameters(args.parameter)
     status = stack_status(target.cfn, stack)
     if args.api_logging_role:
         parameters["ApiGatewayAccountRole"] = api_logging_role(target, stack, status, args.api_logging_role)
@@ -221,17 +236,23 @@ def deploy(target, args):
     kept = []
     if change_set_type == "UPDATE" and args.keep_previous:
         kept = kept_parameters(target, stack, parameters, args.keep_previous)
-    template = template_source(target, bucket, Path(args.template).read_text())
+    template = template_source(target, bucket, json.dumps(located))
     given = [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()]
-    run_change_set(target, stack, change_set_type, given + kept, template, args.timeout)
+    run_change_set(target, stack, change_set_type, given + kept, template, args.timeout, args.confirm_changeset)
     if args.reserve:
         reserve_concurrency(target, stack, args.reserve)
     if target.local:
         retained.protect_locally(target, stack)
-    values = stack_outputs(target, stack)
+    outputs(target, args)
+
+
+def outputs(target, args):
+    """Prints the stack's outputs, the API's URL first, and with --env-file writes them as shell
+    variables: for a stack deployed another way too (`sam deploy`)."""
+    values = stack_outputs(target, args.stack_name)
     print_outputs(target.console, values)
     if args.env_file:
-        write_env_file(target.console, args.env_file, env_lines(target, stack, values))
+        write_env_file(target.console, args.env_file, env_lines(target, args.stack_name, values))
 
 
 def check_stack_name(console, stack):
@@ -291,9 +312,44 @@ def template_source(target, bucket, body):
     return {"TemplateURL": f"{target.s3.meta.endpoint_url}/{bucket}/{key}"}
 
 
-def run_change_set(target, stack, change_set_type, parameters, template, timeout):
+def change_set_changes(cfn, stack, name):
+    """Every resource change of the change set (described a page at a time)."""
+    changes, page = [], {}
+    while True:
+        described = cfn.describe_change_set(StackName=stack, ChangeSetName=name, **page)
+        changes += [change["ResourceChange"] for change in described.get("Changes", []) if "ResourceChange" in change]
+        if not described.get("NextToken"):
+            return changes
+        page = {"NextToken": described["NextToken"]}
+
+
+def confirmed(target, stack, name, answer=input):
+    """Shows what the change set would change, as `sam deploy --confirm-changeset` does, and asks
+    whether to execute it: True for yes, False for no; fails when no answer comes (the standard
+    input closed), since a review nobody answers must not pass for either."""
+    log = target.console.log
+    changes = change_set_changes(target.cfn, stack, name)
+    log(f"change set {name} of stack {stack}: {len(changes)} resources")
+    for change in changes:
+        replacement = {"True": ", replaced", "Conditional": ", may be replaced"}.get(change.get("Replacement"), "")
+        log(f"  {change['Action']:<7} {change['LogicalResourceId']:<40} {change['ResourceType']}{replacement}")
+    try:
+        reply = answer(f"[{target.console.tag}] execute this change set? [y/N] ")
+    except EOFError:
+        reply = None
+    if not sys.stdin.isatty():
+        print(reply.strip() if reply is not None else "", flush=True)  # a terminal would have echoed it
+    if reply is None:
+        target.cfn.delete_change_set(StackName=stack, ChangeSetName=name)
+        target.console.fail("no answer to the change set review (the standard input is closed): nothing deployed; "
+                            "answer y or n, or deploy with --no-confirm-changeset")
+    return reply.strip().lower() in ("y", "yes")
+
+
+def run_change_set(target, stack, change_set_type, parameters, template, timeout, confirm=False, answer=input):
     """Creates a change set and, unless it changes nothing, executes it, printing the stack's
-    events until the stack is done."""
+    events until the stack is done. With `confirm`, shows the change set first and executes it
+    only if the answer is yes; otherwise deletes it and exits with DECLINED."""
     cfn, log = target.cfn, target.console.log
     name = f"deploy-{int(time.time())}"
     log(f"{change_set_type.lower()} stack {stack} (change set {name})")
@@ -310,6 +366,12 @@ def run_change_set(target, stack, change_set_type, parameters, template, timeout
         log("no changes to deploy")
         cfn.delete_change_set(StackName=stack, ChangeSetName=name)
         return
+    if confirm and not confirmed(target, stack, name, answer):
+        cfn.delete_change_set(StackName=stack, ChangeSetName=name)
+        if change_set_type == "CREATE":
+            cfn.delete_stack(StackName=stack)  # empty: a stack exists from its first change set
+        log(f"change set declined: nothing deployed, stack {stack} is as it was")
+        sys.exit(DECLINED)
     cfn.execute_change_set(StackName=stack, ChangeSetName=name)
     goal = "CREATE_COMPLETE" if change_set_type == "CREATE" else "UPDATE_COMPLETE"
     log(f"stack {stack}: {wait_for_stack(target, stack, printer, timeout, goal)}")
@@ -515,7 +577,7 @@ def snake(name):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("whoami", "deploy", "destroy", "concurrency"):
+    for name in ("whoami", "deploy", "outputs", "destroy", "concurrency"):
         command = commands.add_parser(name)
         command.add_argument("--region", required=True)
         command.add_argument("--endpoint-url", help="LocalStack's URL; omit for AWS")
@@ -531,6 +593,12 @@ def main():
             command.add_argument("--keep-previous", action="append", default=[], metavar="KEY")
             command.add_argument("--reserve", action="append", default=[], metavar="FUNCTION=N")
             command.add_argument("--api-logging-role", choices=["auto", "create", "existing"])
+            command.add_argument(
+                "--confirm-changeset",
+                action="store_true",
+                help=f"show the change set and execute it only if the answer is yes (exit {DECLINED} on no)",
+            )
+        if name in ("deploy", "outputs"):
             command.add_argument("--env-file", help="write the outputs here as shell variables")
         if name == "concurrency":
             command.add_argument("--markdown", help="also write the line here")
@@ -545,6 +613,8 @@ def main():
     target.console.log(f"target: {target.describe()}")
     if args.command == "deploy":
         deploy(target, args)
+    elif args.command == "outputs":
+        outputs(target, args)
     elif args.command == "destroy":
         destroy(target, args)
     elif args.command == "concurrency":

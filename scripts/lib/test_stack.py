@@ -193,6 +193,118 @@ class DeploySteps(unittest.TestCase):
                 stack.read_env_file(Path(folder) / "missing.env")
 
 
+CHANGES = {"Status": "CREATE_COMPLETE", "Changes": [
+    {"Type": "Resource", "ResourceChange": {"Action": "Modify", "LogicalResourceId": "CreateOrderFunction",
+                                            "ResourceType": "AWS::Lambda::Function", "Replacement": "False"}},
+    {"Type": "Resource", "ResourceChange": {"Action": "Modify", "LogicalResourceId": "EventStoreTable",
+                                            "ResourceType": "AWS::DynamoDB::Table", "Replacement": "True"}},
+]}
+
+
+def answering(reply):
+    def answer(_question):
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    return answer
+
+
+class ChangeSetReview(unittest.TestCase):
+    def review(self, reply, change_set_type="UPDATE"):
+        """Runs a change set with a review answered `reply`; returns how it ended, what was said,
+        and the CloudFormation calls made."""
+        target = deploy_target(cfn=Recorder(describe_change_set=CHANGES, describe_stack_events={"StackEvents": []}))
+        said = io.StringIO()
+        with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said), self.assertRaises(SystemExit) as end:
+            stack.run_change_set(target, "eda-demo", change_set_type, [], {"TemplateBody": "{}"}, 60,
+                                 confirm=True, answer=answering(reply))
+        return end.exception.code, said.getvalue(), [name for name, _ in target.cfn.calls]
+
+    def test_the_review_shows_each_resource_change_and_which_are_replaced(self):
+        target = deploy_target(cfn=Recorder(describe_change_set=CHANGES))
+        asked = []
+        yes, said = quietly(stack.confirmed, target, "eda-demo", "deploy-1", lambda q: asked.append(q) or "y")
+        self.assertTrue(yes)
+        self.assertIn("2 resources", said)
+        self.assertRegex(said, r"Modify +CreateOrderFunction +AWS::Lambda::Function\n")
+        self.assertRegex(said, r"Modify +EventStoreTable +AWS::DynamoDB::Table, replaced\n")
+        self.assertEqual(asked, ["[deploy] execute this change set? [y/N] "])
+
+    def test_a_declined_change_set_is_deleted_and_not_executed(self):
+        code, said, calls = self.review("n")
+        self.assertEqual(code, stack.DECLINED)
+        self.assertIn("delete_change_set", calls)
+        self.assertNotIn("execute_change_set", calls)
+        self.assertNotIn("delete_stack", calls)
+        self.assertIn("nothing deployed", said)
+
+    def test_anything_but_yes_declines(self):
+        for reply in ("", "no", "yes please", "q"):
+            code, _, calls = self.review(reply)
+            self.assertEqual(code, stack.DECLINED, reply)
+            self.assertNotIn("execute_change_set", calls)
+
+    def test_a_declined_first_deploy_leaves_no_empty_stack(self):
+        _, _, calls = self.review("N", change_set_type="CREATE")
+        self.assertEqual(calls[-2:], ["delete_change_set", "delete_stack"])
+
+    def test_a_review_nobody_answers_fails_and_deploys_nothing(self):
+        code, said, calls = self.review(EOFError())
+        self.assertEqual(code, 1)
+        self.assertIn("no answer to the change set review", said)
+        self.assertIn("delete_change_set", calls)
+        self.assertNotIn("execute_change_set", calls)
+
+    def test_the_changes_are_read_on_every_page(self):
+        pages = iter([{**CHANGES, "NextToken": "2"}, {"Changes": CHANGES["Changes"][:1]}])
+        cfn = Recorder()
+        cfn.describe_change_set = lambda **kwargs: cfn.calls.append(kwargs) or next(pages)
+        changes = stack.change_set_changes(cfn, "eda-demo", "deploy-1")
+        self.assertEqual([c["LogicalResourceId"] for c in changes],
+                         ["CreateOrderFunction", "EventStoreTable", "CreateOrderFunction"])
+        self.assertEqual(cfn.calls[1]["NextToken"], "2")
+
+
+TEMPLATE = {"Resources": {
+    "CreateOrderFunction": {"Type": "AWS::Serverless::Function",
+                            "Properties": {"CodeUri": "../crates/create-order", "Handler": "bootstrap"}},
+    "PaymentWorkflow": {"Type": "AWS::Serverless::StateMachine",
+                        "Properties": {"DefinitionUri": "statemachines/payment.asl.json"}},
+    "Elsewhere": {"Type": "AWS::Serverless::Function",
+                  "Properties": {"CodeUri": {"Bucket": "theirs", "Key": "fn.zip"}}},
+    "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {"TableName": "t"}},
+}}
+
+
+class TemplateLocation(unittest.TestCase):
+    def test_local_code_is_replaced_by_where_deploy_uploaded_it(self):
+        located = artifacts.located_in(TEMPLATE, "bucket", "build/abc", {"create-order.zip", "payment.asl.json"})
+        resources = located["Resources"]
+        self.assertEqual(resources["CreateOrderFunction"]["Properties"]["CodeUri"],
+                         {"Bucket": "bucket", "Key": "build/abc/create-order.zip"})
+        self.assertEqual(resources["PaymentWorkflow"]["Properties"]["DefinitionUri"],
+                         {"Bucket": "bucket", "Key": "build/abc/payment.asl.json"})
+        self.assertEqual(resources["Elsewhere"], TEMPLATE["Resources"]["Elsewhere"])
+        self.assertEqual(resources["Table"], TEMPLATE["Resources"]["Table"])
+        self.assertEqual(TEMPLATE["Resources"]["CreateOrderFunction"]["Properties"]["CodeUri"], "../crates/create-order")
+
+    def test_local_code_deploy_did_not_upload_is_refused_by_name(self):
+        with self.assertRaisesRegex(ValueError, "PaymentWorkflow's DefinitionUri is statemachines/payment.asl.json"):
+            artifacts.located_in(TEMPLATE, "bucket", "build/abc", {"create-order.zip"})
+
+    def test_the_repositorys_template_has_local_code_for_each_function_deploy_builds(self):
+        from template_check import read_template
+
+        functions = set(Path("common.sh").read_text().split('FUNCTIONS="', 1)[1].split('"', 1)[0].split(","))
+        uploaded = {f"{name}.zip" for name in functions} | {"payment.asl.json"}
+        located = artifacts.located_in(read_template("../../infra/template.yaml"), "b", "p", uploaded)
+        keys = {resource["Properties"].get("CodeUri", resource["Properties"].get("DefinitionUri"))["Key"]
+                for resource in located["Resources"].values()
+                if resource["Type"] in artifacts.LOCAL_CODE}
+        self.assertEqual(keys, {f"p/{name}" for name in uploaded})
+
+
 class Zips(unittest.TestCase):
     def test_the_same_bootstrap_zips_to_the_same_bytes_and_stays_executable(self):
         # Same bytes, same content hash: a rebuild that changed nothing uploads nothing new.
