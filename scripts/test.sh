@@ -53,7 +53,7 @@ check_template() {
     # With awslabs' serverless rules: see template_scanners for how a finding is fixed or waived.
     run cfn-lint "$REPO/infra/template.yaml" --append-rules cfn_lint_serverless.rules \
         || die "cfn-lint found the problems above (a W/E rule: the template; WS/ES: the serverless rules)"
-    (cd "$REPO/scripts/lib" && run "$TOOLS_VENV/bin/python" -m unittest -q test_check_iam test_check_api test_check_metrics test_check_data test_retained test_stack test_deployed test_tokens test_bill test_capacity test_sustained_rate test_workflow_breakdown test_localstack_floor test_script_help test_samconfig)
+    (cd "$REPO/scripts/lib" && run "$TOOLS_VENV/bin/python" -m unittest -q test_check_iam test_check_api test_check_metrics test_check_data test_retained test_stack test_deployed test_tokens test_bill test_capacity test_sustained_rate test_workflow_breakdown test_localstack_floor test_script_help test_samconfig test_exclusive)
     run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_iam.py" "$REPO/infra/template.yaml"
     run "$TOOLS_VENV/bin/python" "$REPO/scripts/lib/check_api.py" "$REPO/infra/template.yaml"
     # Kept tables, encryption at rest and the bus's archive: what LocalStack does not show.
@@ -173,7 +173,9 @@ sam_build_for_aws() {
 }
 
 # sam build and sam deploy to the local stack: AWS_ENDPOINT_URL (read by the AWS SDKs) points the
-# SAM CLI at LocalStack. A stack beside the first, given the curl checks, then destroyed.
+# SAM CLI at LocalStack. A stack beside the first, given the curl checks, then destroyed. The build
+# is --parallel, as sam sync's always is: the seven make targets start at once and must take turns
+# (infra/Makefile); this build, without test hooks, compiles again, so a race would show.
 sam_deploy_to_the_local_stack() {
     local name="$LOCAL_STACK_NAME-sam" arch issuer audience status=0
     ensure_sam
@@ -182,7 +184,7 @@ sam_deploy_to_the_local_stack() {
     (
         export AWS_ENDPOINT_URL="$LOCAL_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
         unset AWS_SESSION_TOKEN AWS_PROFILE
-        ARCH="$arch" PROFILE=debug sam build --config-env local \
+        ARCH="$arch" PROFILE=debug sam build --config-env local --parallel \
             && sam_built_what_build_sh_built \
             && sam deploy --config-env local --stack-name "$name" --no-progressbar --parameter-overrides \
                 "Architecture=$arch" "OidcIssuer=$issuer" "OidcAudience=$audience" \

@@ -166,7 +166,7 @@ ensure_scanners() {
     install_venv "$SCANNER_VENV" "$REPO/scripts/lib/scanner-requirements.txt" "the template scanner (checkov)"
 }
 
-# The SAM CLI (sam, and samlocal for the local stack), in a venv of its own
+# The SAM CLI (sam; AWS_ENDPOINT_URL points it at the local stack), in a venv of its own
 # (scripts/lib/sam-requirements.txt says why); EDA_SAM_VENV names another clone's. Not put on PATH:
 # its pins would shadow the tools'.
 SAM_VENV="${EDA_SAM_VENV:-$LOCAL/sam}"
