@@ -313,14 +313,9 @@ def template_source(target, bucket, body):
 
 
 def change_set_changes(cfn, stack, name):
-    """Every resource change of the change set (described a page at a time)."""
-    changes, page = [], {}
-    while True:
-        described = cfn.describe_change_set(StackName=stack, ChangeSetName=name, **page)
-        changes += [change["ResourceChange"] for change in described.get("Changes", []) if "ResourceChange" in change]
-        if not described.get("NextToken"):
-            return changes
-        page = {"NextToken": described["NextToken"]}
+    """Every resource change of the change set, on every page of its description."""
+    pages = cfn.get_paginator("describe_change_set").paginate(StackName=stack, ChangeSetName=name)
+    return [change["ResourceChange"] for page in pages for change in page.get("Changes", []) if "ResourceChange" in change]
 
 
 def confirmed(target, stack, name, answer=input):

@@ -11,7 +11,9 @@ import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
+import boto3
 from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 
 import artifacts
 import stack
@@ -100,6 +102,10 @@ class Recorder:
             return self.answers.get(name)
 
         return call
+
+    def get_paginator(self, name):
+        """A paginator with one page: the answer to `name`."""
+        return SimpleNamespace(paginate=lambda **kwargs: [getattr(self, name)(**kwargs)])
 
 
 def deploy_target(local=False, cfn=None, s3=None):
@@ -257,13 +263,15 @@ class ChangeSetReview(unittest.TestCase):
         self.assertNotIn("execute_change_set", calls)
 
     def test_the_changes_are_read_on_every_page(self):
-        pages = iter([{**CHANGES, "NextToken": "2"}, {"Changes": CHANGES["Changes"][:1]}])
-        cfn = Recorder()
-        cfn.describe_change_set = lambda **kwargs: cfn.calls.append(kwargs) or next(pages)
-        changes = stack.change_set_changes(cfn, "eda-demo", "deploy-1")
+        cfn = boto3.client("cloudformation", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
+        asked = {"StackName": "eda-demo", "ChangeSetName": "deploy-1"}
+        with Stubber(cfn) as stubbed:
+            stubbed.add_response("describe_change_set", {**CHANGES, "NextToken": "2"}, asked)
+            stubbed.add_response("describe_change_set", {"Changes": CHANGES["Changes"][:1]}, {**asked, "NextToken": "2"})
+            changes = stack.change_set_changes(cfn, "eda-demo", "deploy-1")
+            stubbed.assert_no_pending_responses()
         self.assertEqual([c["LogicalResourceId"] for c in changes],
                          ["CreateOrderFunction", "EventStoreTable", "CreateOrderFunction"])
-        self.assertEqual(cfn.calls[1]["NextToken"], "2")
 
 
 TEMPLATE = {"Resources": {
